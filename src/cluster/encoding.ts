@@ -1,0 +1,38 @@
+/** Base64 and result-body coding of the wire protocol, identical in Node, browsers and workers. */
+import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
+import type { ResultContent } from "./protocol.js";
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** A string is taken as UTF-8 text, bytes as they are. */
+export function base64Of(contents: string | Uint8Array): string {
+  return toBase64(typeof contents === "string" ? strToU8(contents) : contents);
+}
+
+/** What the Python driver does: json.loads(gzip.decompress(base64.b64decode(body))). */
+export function decodeResultBody(body: string): ResultContent {
+  const value: unknown = JSON.parse(strFromU8(gunzipSync(fromBase64(body))));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error("result body is not a JSON object");
+  }
+  return value as ResultContent;
+}
+
+export function encodeResultBody(content: ResultContent): string {
+  return toBase64(gzipSync(strToU8(JSON.stringify(content))));
+}
+
+export function textOf(base64: string | null | undefined): string {
+  return base64 ? strFromU8(fromBase64(base64)) : "";
+}

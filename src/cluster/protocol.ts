@@ -1,0 +1,146 @@
+/**
+ * The Waterbear wire protocol (PROTOCOL.md): every payload that crosses the
+ * cluster socket, as a zod schema and the type inferred from it. Inbound JSON
+ * is parsed with these at the boundary; nothing past it sees raw JSON.
+ * Unknown extra fields are tolerated (zod objects strip them by default;
+ * `looseObject` keeps them where we pass a payload on untouched).
+ */
+import { z } from "zod";
+
+/** Phoenix channel events that are part of the transport, not the domain. */
+export const PhxEvent = {
+  join: "phx_join",
+  leave: "phx_leave",
+  reply: "phx_reply",
+  error: "phx_error",
+  close: "phx_close",
+  heartbeat: "heartbeat",
+} as const;
+
+const base64 = z.string();
+const fileMap = z.record(z.string(), z.string());
+
+/** The `body` of a task: what the driver asks a worker to run. */
+export const TaskBody = z.looseObject({
+  run_type: z.string().nullish(),
+  params: z.array(z.unknown()).nullish(),
+  arguments: z.union([z.string(), z.array(z.string())]).nullish(),
+  preload_files: fileMap.nullish(),
+  result_files: fileMap.nullish(),
+  wasm: base64.nullish(),
+  loader: base64.nullish(),
+  data_link: z.string().nullish(),
+  /** *ours*: the export to call instead of `main` (wasm-bindgen). */
+  entry: z.string().nullish(),
+  processing_base_time: z.number().nullish(),
+  flops: z.number().nullish(),
+  flop: z.number().nullish(),
+});
+export type TaskBody = z.infer<typeof TaskBody>;
+
+export const TaskType = z.enum(["work", "trusted_work"]);
+export type TaskType = z.infer<typeof TaskType>;
+
+/** Driver → cluster, event `task`. */
+export const TaskPush = z.looseObject({
+  body: TaskBody,
+  type: TaskType.default("work"),
+  ref: z.string(),
+  client_id: z.string().nullish(),
+});
+export type TaskPush = z.infer<typeof TaskPush>;
+
+/** Worker → cluster, event `input_request`: offer one processing slot. */
+export const InputRequest = z.object({ tid: z.string().min(1) });
+export type InputRequest = z.infer<typeof InputRequest>;
+
+/** Cluster → worker, event `input`: a task matched to an offered slot. */
+export const Input = z.looseObject({
+  tid: z.string().min(1),
+  type: z.string().default("work"),
+  body: TaskBody,
+});
+export type Input = z.infer<typeof Input>;
+
+/** Worker → cluster, event `result`. `body` is base64(gzip(JSON)). */
+export const WorkerResult = z.object({
+  tid: z.string().min(1),
+  type: z.literal("response").default("response"),
+  body: base64,
+  stdout: base64.nullable(),
+  stderr: base64.nullable(),
+});
+export type WorkerResult = z.infer<typeof WorkerResult>;
+
+/** Cluster → driver, event `result`. */
+export const DriverResult = z.looseObject({
+  type: z.string(),
+  body: base64,
+  stdout: base64.nullable(),
+  stderr: base64.nullable(),
+  ref: z.string(),
+  task_id: z.union([z.number(), z.string()]),
+});
+export type DriverResult = z.infer<typeof DriverResult>;
+
+/** Cluster → worker, event `abort_task`. */
+export const AbortTask = z.object({ tid: z.string().min(1) });
+export type AbortTask = z.infer<typeof AbortTask>;
+
+/** Cluster → worker, event `stats`: display only. */
+export const Stats = z.looseObject({
+  uid: z.union([z.string(), z.number()]).nullish(),
+  type: z.literal("stats").optional(),
+  body: z.record(z.string(), z.unknown()),
+});
+export type Stats = z.infer<typeof Stats>;
+
+/** Driver → cluster, event `set_validation`. */
+export const SetValidation = z.looseObject({
+  is_valid: z.boolean(),
+  task_id: z.union([z.number(), z.string()]),
+  client_id: z.string().nullish(),
+});
+
+/** `GET /api/user`. */
+export const UserResponse = z.object({
+  data: z.looseObject({ uuid: z.string(), is_guest: z.boolean().optional() }),
+});
+
+/** `POST /auth/guest`. */
+export const GuestResponse = z.object({ token: z.string().min(1) });
+
+/** `GET <registry>/api/package_registry/algorithms/?name=`. */
+export const RegistryResponse = z.object({
+  data: z.array(
+    z.looseObject({
+      name: z.string().optional(),
+      versions: z.array(
+        z.looseObject({
+          name: z.string(),
+          wasm_url: z.string(),
+          loader_url: z.string(),
+          data_url: z.string().nullish(),
+        }),
+      ),
+    }),
+  ),
+});
+export type RegistryResponse = z.infer<typeof RegistryResponse>;
+
+/** The decoded result body: `data` plus one base64 entry per result file. */
+export type ResultContent = { data?: unknown; error?: string } & Record<string, unknown>;
+
+/** Topics. A channel id is `<user uuid>:<random uuid>`. */
+export const Topic = {
+  workerPrefix: "room:worker:",
+  clientLobby: "room:client?",
+  clientPrefix: "room:client:",
+} as const;
+
+/** Say which part of a payload failed, for a person to read. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "payload"}: ${issue.message}`)
+    .join("; ");
+}

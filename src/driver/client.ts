@@ -1,0 +1,235 @@
+/**
+ * A driver client with the calls of the Python `motivus` client: connect,
+ * callAsync, selectTask, barrier. Speaks Phoenix V2 through the official
+ * `phoenix` client (heartbeat, reconnect); tasks still waiting for a result
+ * are sent again when the channel rejoins, because the cluster drops a
+ * driver's tasks when its channel closes.
+ */
+import { Socket, type Channel } from "phoenix";
+import { base64Of, decodeResultBody, textOf } from "../cluster/encoding.js";
+import { DriverResult, describeIssues, type TaskBody, type TaskPush } from "../cluster/protocol.js";
+import { Registry } from "./registry.js";
+import { parseTaskDefinition, type TaskDefinition } from "./task-definition.js";
+
+export interface ConnectOptions {
+  /** Driver socket; default `WEBSOCKET_URI`. */
+  uri?: string;
+  /** Default `APPLICATION_TOKEN`. */
+  token?: string;
+  /** Algorithm registry; default `ALGORITHM_REPO_HOST`, else the socket's host over http(s). */
+  registry?: string;
+  /** Where stdout/stderr of each task are kept (Node); null to keep none. Default `.motivus/logs`. */
+  logDir?: string | null;
+  heartbeatIntervalMs?: number;
+  /** Give up connecting after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+/** A task answered with a failure (the algorithm crashed, timed out, or was refused). */
+export class TaskError extends Error {
+  override name = "TaskError";
+  constructor(
+    message: string,
+    readonly taskId: number,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  readonly id: number;
+  readonly ref: string;
+  readonly resultFiles: Record<string, string>;
+  push?: TaskPush;
+  /** The join generation in which it was last pushed. */
+  sentIn: number;
+  readonly done: Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const env = (name: string): string | undefined =>
+  typeof process !== "undefined" ? process.env[name] || undefined : undefined;
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+async function webSocketClass(): Promise<unknown> {
+  if (isNode) return (await import("ws")).WebSocket;
+  return globalThis.WebSocket;
+}
+
+export class Client {
+  private nextId = 1;
+  private tasks = new Map<number, Pending>();
+  private byRef = new Map<string, Pending>();
+  private generation = 0;
+  readonly clientId = crypto.randomUUID();
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly channel: Channel,
+    private readonly registry: Registry,
+    private readonly logDir: string | null,
+  ) {
+    channel.on("result", (payload: unknown) => void this.receive(payload));
+  }
+
+  static async connect(options: ConnectOptions = {}): Promise<Client> {
+    const uri = options.uri ?? env("WEBSOCKET_URI");
+    if (!uri) throw new Error("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
+    const token = options.token ?? env("APPLICATION_TOKEN") ?? "";
+    const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? new URL(uri).origin.replace(/^ws/, "http"));
+    const socket = new Socket(uri.replace(/\/websocket\/?$/, ""), {
+      transport: (await webSocketClass()) as never,
+      params: { token },
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
+    });
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    socket.connect();
+    try {
+      const uuid = await joinOnce<{ uuid: string }>(socket.channel("room:client?"), timeoutMs, true);
+      const channel = socket.channel(`room:client:${uuid.uuid}:${crypto.randomUUID()}`);
+      const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir);
+      await joinOnce(channel, timeoutMs, false, () => client.rejoined());
+      return client;
+    } catch (err) {
+      socket.disconnect();
+      throw err;
+    }
+  }
+
+  /** Queue a task; its id is for `selectTask`. Preparation errors surface there. */
+  callAsync(definition: TaskDefinition): number {
+    const id = this.nextId++;
+    const ref = crypto.randomUUID();
+    let resolve!: (value: unknown) => void;
+    let reject!: (error: Error) => void;
+    const done = new Promise<unknown>((ok, fail) => ((resolve = ok), (reject = fail)));
+    done.catch(() => {}); // handled by whoever selects it; never an unhandled rejection here
+    const pending: Pending = { id, ref, resultFiles: {}, sentIn: -1, done, resolve, reject };
+    this.tasks.set(id, pending);
+    this.byRef.set(ref, pending);
+    this.prepare(pending, definition).catch((err: Error) => this.settle(pending, () => reject(err)));
+    return id;
+  }
+
+  /** The result of a task: its `data`, or the whole result map when it has none. */
+  selectTask(id: number): Promise<unknown> {
+    const pending = this.tasks.get(id);
+    if (!pending) return Promise.reject(new Error(`no task ${id} was called on this client`));
+    return pending.done;
+  }
+
+  barrier(ids: number[]): Promise<unknown[]> {
+    return Promise.all(ids.map((id) => this.selectTask(id)));
+  }
+
+  /** Tasks still waiting for a result. */
+  get pending(): number {
+    return this.byRef.size;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((ok) => {
+      this.channel.leave().receive("ok", () => ok()).receive("timeout", () => ok()).receive("error", () => ok());
+    });
+    await new Promise<void>((ok) => this.socket.disconnect(() => ok()));
+  }
+
+  private async prepare(pending: Pending, definition: TaskDefinition): Promise<void> {
+    const def = parseTaskDefinition(definition);
+    const bundle = def.algorithm && def.algorithm_version
+      ? await this.registry.resolve(def.algorithm, def.algorithm_version)
+      : null;
+    const io = isNode ? await import("./node-files.js") : null;
+    const read = async (inline: string | Uint8Array | undefined, path: string | undefined, what: string) => {
+      if (inline !== undefined) return typeof inline === "string" ? inline : base64Of(inline);
+      if (!path) throw new Error(`no ${what} given`);
+      if (!io) throw new Error(`${what}_path needs Node; in a browser pass ${what} as bytes`);
+      return base64Of(await io.readBytes(path));
+    };
+    const preload: Record<string, string> = {};
+    for (const [path, contents] of Object.entries(def.preload_files ?? {})) preload[path] = base64Of(contents);
+    const body: TaskBody = {
+      run_type: "wasm",
+      params: def.params ?? null,
+      arguments: def.arguments ?? null,
+      preload_files: def.preload_files ? preload : null,
+      result_files: def.result_files ?? null,
+      wasm: bundle?.wasm ?? (await read(def.wasm, def.wasm_path, "wasm")),
+      loader: bundle?.loader ?? (await read(def.loader, def.loader_path, "loader")),
+      data_link: def.data_link ?? bundle?.dataLink ?? null,
+      processing_base_time: def.processing_base_time ?? null,
+      flops: def.flops ?? null,
+      flop: def.flop ?? null,
+      ...(def.entry ? { entry: def.entry } : {}),
+    };
+    Object.assign(pending.resultFiles, def.result_files ?? {});
+    pending.push = { body, type: def.public_cluster ? "work" : "trusted_work", ref: pending.ref, client_id: this.clientId };
+    if (this.channel.state === "joined") this.send(pending);
+  }
+
+  private send(pending: Pending): void {
+    if (!pending.push || !this.byRef.has(pending.ref)) return;
+    pending.sentIn = this.generation;
+    this.channel.push("task", pending.push, 60_000).receive("error", (reply: { reason?: string }) => {
+      this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reply.reason ?? "no reason given"}`, pending.id, "")));
+    });
+  }
+
+  private rejoined(): void {
+    this.generation++;
+    for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
+  }
+
+  private async receive(payload: unknown): Promise<void> {
+    const parsed = DriverResult.safeParse(payload);
+    if (!parsed.success) return console.warn(`motivus driver: ignored a malformed result: ${describeIssues(parsed.error)}`);
+    const result = parsed.data;
+    const pending = this.byRef.get(result.ref);
+    if (!pending) return; // not ours, or already answered
+    this.settle(pending, () => {});
+    try {
+      const content = decodeResultBody(result.body);
+      const stderr = textOf(result.stderr);
+      if (isNode) {
+        const io = await import("./node-files.js");
+        await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
+        await io.writeResultFiles(pending.resultFiles, content);
+      }
+      if (typeof content.error === "string" && !("data" in content)) {
+        pending.reject(new TaskError(`task ${pending.id} failed: ${content.error}`, pending.id, stderr));
+      } else {
+        pending.resolve("data" in content ? content.data : content);
+      }
+    } catch (err) {
+      pending.reject(new TaskError(`task ${pending.id}: unreadable result: ${(err as Error).message}`, pending.id, ""));
+    }
+  }
+
+  /** Take a task out of the waiting set exactly once. */
+  private settle(pending: Pending, then: () => void): void {
+    if (!this.byRef.delete(pending.ref)) return;
+    then();
+  }
+}
+
+/** Join a channel; resolves with the first ok reply. `onJoin` runs on every later rejoin too. */
+function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: () => void): Promise<T> {
+  return new Promise<T>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)), timeoutMs);
+    channel
+      .join(timeoutMs)
+      .receive("ok", (response: T) => {
+        clearTimeout(timer);
+        onJoin?.();
+        if (leaveAfter) channel.leave();
+        ok(response);
+      })
+      .receive("error", (reply: { reason?: string }) => {
+        clearTimeout(timer);
+        fail(new Error(`the cluster refused to join ${channel.topic}: ${reply.reason ?? "unknown reason"}`));
+      });
+  });
+}

@@ -1,0 +1,1 @@
+export { LoopbackServer, startLoopback, type LoopbackOptions, type LoopbackStats } from "./server.js";

@@ -1,0 +1,88 @@
+/**
+ * A simulated worker for the loopback tests, built on the official `phoenix`
+ * client (serializer V2): joins `room:worker:<uuid>:<id>`, offers slots, and
+ * answers each `input` with what `handle` returns. Not the browser worker:
+ * it stands in for one to test the cluster.
+ */
+import { Socket, type Channel } from "phoenix";
+import WebSocket from "ws";
+import { encodeResultBody, toBase64 } from "../../src/cluster/encoding.js";
+import type { Input, ResultContent } from "../../src/cluster/protocol.js";
+
+/** Returns the result body's JSON; an `error` entry is also sent as stderr. */
+export type Handler = (input: Input) => ResultContent | Promise<ResultContent>;
+
+export interface WorkerOptions {
+  origin: string; // http://127.0.0.1:port
+  slots?: number;
+  handle: Handler;
+  token?: string;
+}
+
+export class PhoenixWorker {
+  readonly inputs: Input[] = [];
+  readonly aborts: string[] = [];
+  private channel!: Channel;
+  private socket!: Socket;
+  /** When false, inputs are held (not answered) until `release()`. */
+  answering = true;
+  private held: Input[] = [];
+
+  private constructor(private readonly options: WorkerOptions) {}
+
+  static async start(options: WorkerOptions): Promise<PhoenixWorker> {
+    const worker = new PhoenixWorker(options);
+    await worker.connect();
+    return worker;
+  }
+
+  private async connect(): Promise<void> {
+    const { origin, token = "worker-token" } = this.options;
+    const user = (await (await fetch(`${origin}/api/user`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { uuid: string } };
+    this.socket = new Socket(`${origin.replace(/^http/, "ws")}/socket`, {
+      transport: WebSocket as never,
+      params: { token },
+      heartbeatIntervalMs: 5000,
+      reconnectAfterMs: () => 60_000,
+    });
+    this.socket.connect();
+    this.channel = this.socket.channel(`room:worker:${user.data.uuid}:${crypto.randomUUID()}`, {});
+    this.channel.on("input", (input: Input) => void this.run(input));
+    this.channel.on("abort_task", ({ tid }: { tid: string }) => this.aborts.push(tid));
+    await new Promise<void>((ok, fail) => this.channel.join().receive("ok", () => ok()).receive("error", fail));
+    for (let i = 0; i < (this.options.slots ?? 1); i++) this.offer();
+  }
+
+  offer(): void {
+    this.channel.push("input_request", { tid: crypto.randomUUID() });
+  }
+
+  private async run(input: Input): Promise<void> {
+    this.inputs.push(input);
+    if (!this.answering) return void this.held.push(input);
+    await this.answer(input);
+  }
+
+  async answer(input: Input): Promise<void> {
+    const content = await this.options.handle(input);
+    const text = (s: string) => toBase64(new TextEncoder().encode(s));
+    this.channel.push("result", {
+      tid: input.tid,
+      type: "response",
+      body: encodeResultBody(content),
+      stdout: text(`ran ${input.tid}\n`),
+      stderr: typeof content.error === "string" ? text(content.error) : null,
+    });
+    this.offer();
+  }
+
+  async release(): Promise<void> {
+    const held = this.held.splice(0);
+    for (const input of held) await this.answer(input);
+  }
+
+  /** Drop the socket at once, like a closed tab. */
+  kill(): void {
+    this.socket.disconnect();
+  }
+}

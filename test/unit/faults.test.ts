@@ -1,0 +1,151 @@
+// Faults at the loopback cluster: drivers and workers that go away, results
+// that come late or twice, huge frames, and 1,000 tasks under random worker
+// drops. Real server, real sockets.
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/cluster/encoding.js";
+import { Client } from "../../src/driver/client.js";
+import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
+import { PhoenixWorker } from "../support/phoenix-worker.js";
+import { RawSocket, type Msg } from "../support/raw-socket.js";
+
+let server: LoopbackServer;
+let ws: string;
+beforeEach(async () => {
+  server = await startLoopback({ port: 0 });
+  ws = server.origin.replace("http", "ws");
+});
+afterEach(() => server.close());
+
+const echo = (input: { body: { params?: unknown[] | null } }) => ({ data: input.body.params });
+const body = (params: unknown[]) => ({ wasm: "AA==", loader: "AA==", params });
+
+/** A driver speaking V1 frame by frame, as the Python client does. */
+async function rawDriver(): Promise<{ s: RawSocket; topic: string }> {
+  const s = await RawSocket.open(`${ws}/client_socket/websocket?token=d`, null);
+  const uuid = (await s.call("room:client?", "phx_join", {}, "uuid")).payload.response.uuid;
+  await s.call("room:client?", "phx_leave", {}, "leave");
+  const topic = `room:client:${uuid}:${crypto.randomUUID()}`;
+  await s.call(topic, "phx_join", {}, "join");
+  return { s, topic };
+}
+
+async function until(test: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!test()) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("driver goes away", () => {
+  it("its running task is aborted on the worker, its queued tasks are dropped", async () => {
+    const worker = await PhoenixWorker.start({ origin: server.origin, handle: echo });
+    worker.answering = false;
+    const { s, topic } = await rawDriver();
+    s.send(topic, "task", { body: body([1]), type: "work", ref: "running" }, "t1");
+    s.send(topic, "task", { body: body([2]), type: "work", ref: "queued" }, "t2");
+    await until(() => worker.inputs.length === 1 && server.stats().queued === 1);
+    s.close();
+    await until(() => worker.aborts.length === 1);
+    expect(worker.aborts).toEqual([worker.inputs[0]!.tid]);
+    expect(server.stats()).toMatchObject({ queued: 0, running: 0, aborted: 2, done: 0 });
+    // A late result for the aborted task is ignored, not delivered anywhere.
+    await worker.release();
+    expect(server.stats().done).toBe(0);
+    worker.kill();
+  });
+});
+
+describe("worker goes away", () => {
+  it("its running task is re-queued to another worker and answered once", async () => {
+    const first = await PhoenixWorker.start({ origin: server.origin, handle: echo });
+    first.answering = false;
+    const { s, topic } = await rawDriver();
+    s.send(topic, "task", { body: body(["x"]), type: "trusted_work", ref: "r" }, "t");
+    await until(() => first.inputs.length === 1);
+    first.kill();
+    await until(() => server.stats().requeued === 1 && server.stats().queued === 1);
+    const second = await PhoenixWorker.start({ origin: server.origin, handle: echo });
+    const result = await s.next((m) => m.event === "result");
+    expect(result.payload).toMatchObject({ ref: "r", type: "response", task_id: expect.any(Number) });
+    expect(decodeResultBody(result.payload.body)).toEqual({ data: ["x"] });
+    expect(second.inputs).toHaveLength(1);
+    expect(server.stats()).toMatchObject({ done: 1, requeued: 1, running: 0 });
+    second.kill();
+    s.close();
+  });
+
+  it("a repeated result or one for an unknown tid is ignored (V1 worker, frame by frame)", async () => {
+    const { s: driver, topic: driverTopic } = await rawDriver();
+    const w = await RawSocket.open(`${ws}/socket/websocket?token=w`, "1.0.0");
+    const uuid = ((await (await fetch(`${server.origin}/api/user`, { headers: { authorization: "Bearer w" } })).json()) as { data: { uuid: string } }).data.uuid;
+    const topic = `room:worker:${uuid}:${crypto.randomUUID()}`;
+    await w.call(topic, "phx_join", {}, "1");
+    await w.call(topic, "input_request", { tid: "slot-1" }, "2");
+    driver.send(driverTopic, "task", { body: body([7]), type: "work", ref: "once" }, "t");
+    const input = await w.next((m) => m.event === "input");
+    expect(input.payload).toMatchObject({ tid: "slot-1", type: "work", body: { params: [7] } });
+    const result = { tid: "slot-1", type: "response", body: encodeResultBody({ data: 7 }), stdout: null, stderr: null };
+    expect((await w.call(topic, "result", result, "3")).payload.response).toEqual({ delivered: true });
+    expect((await w.call(topic, "result", result, "4")).payload.response).toEqual({ delivered: false });
+    expect((await w.call(topic, "result", { ...result, tid: "never-offered" }, "5")).payload.response).toEqual({ delivered: false });
+    await driver.next((m) => m.event === "result");
+    await driver.call("phoenix", "heartbeat", {}, 0);
+    expect(driver.received.filter((m) => m.event === "result")).toHaveLength(0);
+    w.close();
+    driver.close();
+  });
+});
+
+it("carries a 20 MiB task frame from driver to worker and back", async () => {
+  const worker = await PhoenixWorker.start({ origin: server.origin, handle: (input) => ({ data: input.body.wasm?.length }) });
+  const client = await Client.connect({ uri: server.driverUri, logDir: null });
+  const wasm = randomBytes(20 * 1024 * 1024);
+  const length = await client.selectTask(client.callAsync({ wasm, loader: "AA==" }));
+  expect(length).toBe(toBase64(wasm).length);
+  expect(worker.inputs[0]!.body.wasm).toBe(toBase64(wasm));
+  await client.close();
+  worker.kill();
+});
+
+it("answers each of 1,000 tasks exactly once while workers drop at random", async () => {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const handle = async (input: { body: { params?: unknown[] | null } }) => {
+    await new Promise((r) => setTimeout(r, random() * 4));
+    return echo(input);
+  };
+  const workers = await Promise.all([1, 2, 3, 4].map(() => PhoenixWorker.start({ origin: server.origin, slots: 2, handle })));
+  const { s, topic } = await rawDriver();
+  const total = 1000;
+  for (let i = 0; i < total; i++) s.send(topic, "task", { body: body([i]), type: "work", ref: `r${i}` }, `t${i}`);
+
+  const results: Msg[] = [];
+  const collect = setInterval(() => results.push(...s.received.splice(0).filter((m) => m.event === "result")), 5);
+  let killed = 0;
+  while (results.length < total) {
+    await new Promise((r) => setTimeout(r, 25));
+    if (killed < 30 && random() < 0.5) {
+      const i = Math.floor(random() * workers.length);
+      workers[i]!.kill();
+      killed++;
+      workers[i] = await PhoenixWorker.start({ origin: server.origin, slots: 2, handle });
+    }
+  }
+  // Let any stragglers arrive before counting.
+  await s.call("phoenix", "heartbeat", {}, 1);
+  await new Promise((r) => setTimeout(r, 200));
+  clearInterval(collect);
+  results.push(...s.received.splice(0).filter((m) => m.event === "result"));
+
+  const refs = results.map((m) => m.payload.ref as string);
+  expect(new Set(refs).size).toBe(total);
+  expect(refs).toHaveLength(total);
+  for (const m of results) expect(decodeResultBody(m.payload.body).data).toEqual([Number(m.payload.ref.slice(1))]);
+  expect(killed).toBeGreaterThan(5);
+  expect(server.stats()).toMatchObject({ done: total, queued: 0, running: 0 });
+  expect(server.stats().requeued).toBeGreaterThan(0);
+  workers.forEach((w) => w.kill());
+  s.close();
+});
