@@ -48,7 +48,7 @@ export class PhoenixWorker {
     this.socket.connect();
     this.channel = this.socket.channel(`room:worker:${user.data.uuid}:${crypto.randomUUID()}`, {});
     this.channel.on("input", (input: Input) => void this.run(input));
-    this.channel.on("abort_task", ({ tid }: { tid: string }) => this.aborts.push(tid));
+    this.channel.on("abort_task", ({ tid }: { tid: string }) => void this.aborts.push(tid));
     await new Promise<void>((ok, fail) => this.channel.join().receive("ok", () => ok()).receive("error", fail));
     for (let i = 0; i < (this.options.slots ?? 1); i++) this.offer();
   }

@@ -1,0 +1,2 @@
+// placeholder: the script-tag entry
+export {};

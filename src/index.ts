@@ -1,0 +1,2 @@
+// placeholder: the npm entry
+export {};

@@ -1,0 +1,29 @@
+/** A task's result in wire form: gzip(JSON) base64 body, base64 stdout/stderr. */
+import { encodeResultBody } from "../cluster/encoding.js";
+import type { ResultContent } from "../cluster/protocol.js";
+import type { RunnerError } from "./errors.js";
+import type { LoaderShape, RunnerOutcome } from "./protocol.js";
+import type { ShapeResult } from "./shape-result.js";
+import type { Transcript } from "./transcript.js";
+
+export function outcomeOf(result: ShapeResult, transcript: Transcript, shape: LoaderShape | null): RunnerOutcome {
+  const content: ResultContent = { data: result.data, ...result.files };
+  const error = result.error;
+  if (error) {
+    content.error = error.message;
+    transcript.appendErr(`${transcript.stderr && !transcript.stderr.endsWith("\n") ? "\n" : ""}${error.message}\n`);
+  }
+  return {
+    body: encodeResultBody(content),
+    ...transcript.encoded(),
+    ok: error === null,
+    error: error?.message ?? null,
+    errorCode: error?.code ?? null,
+    shape,
+  };
+}
+
+/** A failure before the algorithm produced anything. */
+export function failureOf(error: RunnerError, transcript: Transcript, shape: LoaderShape | null): RunnerOutcome {
+  return outcomeOf({ data: null, files: {}, error }, transcript, shape);
+}

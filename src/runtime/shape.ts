@@ -1,0 +1,34 @@
+/** Which kind of loader a task brought, read from the loader's source (nothing is evaluated). */
+import { LoaderShape } from "./protocol.js";
+
+// The legacy adapter is a whole worker script: it installs `onmessage` and reads the body's data_link.
+const setsOnMessage = /(?:^|[\s;{}])(?:self\.|globalThis\.)?onmessage\s*=(?!=)|addEventListener\(\s*["']message["']/m;
+const esModule = /^\s*export\s+(?:default\b|\{|function\b|async\b|const\b|let\b|var\b|class\b)/m;
+const wasmBindgenGlue = /__wbindgen|__wbg_/;
+// MODULARIZE output resolves a promise it keeps in readyPromiseResolve (Emscripten 2.x to 4.x).
+const modularized = /\breadyPromiseResolve\b/;
+const classicModule = /typeof\s+Module\s*!==?\s*["']undefined["']/;
+
+export function detectShape(source: string): LoaderShape | null {
+  if (setsOnMessage.test(source) && source.includes("data_link")) return LoaderShape.legacy;
+  if (wasmBindgenGlue.test(source)) {
+    if (esModule.test(source)) return LoaderShape.wasmBindgenWeb;
+    if (/\bwasm_bindgen\b/.test(source)) return LoaderShape.wasmBindgenNoModules;
+  }
+  if (modularized.test(source)) return LoaderShape.emscriptenModularize;
+  if (classicModule.test(source)) return LoaderShape.emscriptenClassic;
+  return null;
+}
+
+/** The factory name of a MODULARIZE loader (`-s EXPORT_NAME`), `Module` when it cannot be read. */
+export function exportNameOf(source: string): string {
+  const factory =
+    /^\s*var\s+([A-Za-z_$][\w$]*)\s*=\s*\(\s*(?:\(\s*\)\s*=>|function\s*\(\s*\))/m.exec(source) ??
+    /^\s*(?:async\s+)?function\s+([A-Za-z_$][\w$]*)\s*\(\s*moduleArg\b/m.exec(source);
+  return factory?.[1] ?? "Module";
+}
+
+/** Whether the loader exports `callMain` (`-s EXPORTED_RUNTIME_METHODS=callMain`), so we may start main ourselves. */
+export function exportsCallMain(source: string): boolean {
+  return /Module\[\s*["']callMain["']\s*\]\s*=/.test(source);
+}

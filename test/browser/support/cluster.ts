@@ -1,0 +1,30 @@
+/**
+ * Playwright fixtures: a real loopback cluster per test (on a free port),
+ * serving the built bundles, the demo, the test pages and the fixtures.
+ * Tests run against the built output in dist/, as users do.
+ */
+import { test as base } from "@playwright/test";
+import { fileURLToPath } from "node:url";
+import { startLoopback, type LoopbackServer } from "../../../dist/loopback/index.js";
+
+export const root = fileURLToPath(new URL("../../..", import.meta.url));
+export const fixtures = `${root}/test/fixtures`;
+
+export const test = base.extend<{ cluster: LoopbackServer; clusterLog: string[] }>({
+  clusterLog: async ({}, use) => use([]),
+  cluster: async ({ clusterLog }, use) => {
+    const server = await startLoopback({
+      port: 0,
+      algorithms: `${fixtures}/registry`,
+      mounts: {
+        "/fixtures/": fixtures,
+        "/pages/": `${root}/test/browser/pages`,
+        "/modules/": `${root}/node_modules`,
+      },
+      log: (line) => clusterLog.push(line),
+    });
+    await use(server);
+    await server.close();
+  },
+});
+export { expect } from "@playwright/test";
