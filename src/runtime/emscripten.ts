@@ -113,7 +113,9 @@ export async function runEmscripten(
       throw toThrow;
     },
     onAbort: (what) => {
-      settle.fail(new RunnerError(RuntimeErrorCode.algorithmFailed, `the algorithm aborted: ${describe(what)}`));
+      const reason = describe(what);
+      const said = reason === "OOM" ? ": out of memory (OOM)" : reason ? `: ${reason}` : " (it called abort())";
+      settle.fail(new RunnerError(RuntimeErrorCode.algorithmFailed, `the algorithm aborted${said}`));
     },
   };
 

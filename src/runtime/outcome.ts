@@ -7,8 +7,9 @@ import type { ShapeResult } from "./shape-result.js";
 import type { Transcript } from "./transcript.js";
 
 export function outcomeOf(result: ShapeResult, transcript: Transcript, shape: LoaderShape | null): RunnerOutcome {
-  const content: ResultContent = { data: result.data, ...result.files };
   const error = result.error;
+  // A failure without a value leaves `data` out, so a driver doing `result.get("data", result)` sees the error.
+  const content: ResultContent = error && result.data == null ? { ...result.files } : { data: result.data, ...result.files };
   if (error) {
     content.error = error.message;
     transcript.appendErr(`${transcript.stderr && !transcript.stderr.endsWith("\n") ? "\n" : ""}${error.message}\n`);

@@ -143,7 +143,7 @@ test.describe("Emscripten", () => {
       await open(page, cluster.origin);
       const oom = await run(page, c(variant, "oom"));
       expect(oom).toMatchObject({ ok: false, errorCode: code.algorithmFailed });
-      expect(oom.error).toMatch(/aborted: OOM/);
+      expect(oom.error).toMatch(/aborted: out of memory \(OOM\)/);
       expect(oom.stdout).toBe("allocating until out of memory\n");
       const next = await run(page, echoTask(c(variant, "echo")));
       expect(next).toMatchObject({ ok: true, shape });

@@ -1,0 +1,66 @@
+/** Options of `createWorker`, validated with zod, and the defaults a user would expect. */
+import { z } from "zod";
+
+export const PRODUCTION_CLUSTER = "wss://waterbear.api.motivus.cl/socket";
+
+const defaultThreads = () => Math.max(1, Math.floor((globalThis.navigator?.hardwareConcurrency ?? 2) / 2));
+
+export const WorkerOptions = z.strictObject({
+  /** The worker socket: `wss://host/socket` (or `…/socket/websocket`), or an http(s) origin of a loopback cluster. */
+  cluster: z.string().default(PRODUCTION_CLUSTER),
+  /** A volunteer's token; without one a guest token is fetched. */
+  token: z.string().min(1).optional(),
+  /** Processing slots, one Web Worker each. */
+  threads: z.number().int().min(1).max(64).optional(),
+  /** A task running longer is ended and answered with an error. */
+  deadlineMs: z.number().int().positive().default(5 * 60_000),
+  heartbeatIntervalMs: z.number().int().positive().max(25_000).default(5_000),
+  /** Where the Web Worker runtime script is; default: `runtime.js` beside this library. */
+  runtimeUrl: z.string().optional(),
+  /** Element the hidden sandbox frame is attached to; default `document.body`. */
+  container: z.custom<Element>((v) => typeof Element !== "undefined" && v instanceof Element).optional(),
+});
+export type WorkerOptions = z.input<typeof WorkerOptions>;
+
+export interface ResolvedConfig {
+  socketUrl: string;
+  httpOrigin: string;
+  token: string | undefined;
+  threads: number;
+  deadlineMs: number;
+  heartbeatIntervalMs: number;
+  runtimeUrl: string | undefined;
+  container: Element | undefined;
+}
+
+export class OptionsError extends Error {
+  override name = "OptionsError";
+}
+
+export function resolveConfig(input: WorkerOptions = {}): ResolvedConfig {
+  const parsed = WorkerOptions.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.code === "unrecognized_keys" ? i.keys.join(", ") : i.path.join(".")}: ${i.message}`);
+    throw new OptionsError(`invalid motivus worker options: ${problems.join("; ")}`);
+  }
+  const o = parsed.data;
+  let url: URL;
+  try {
+    url = new URL(o.cluster);
+  } catch {
+    throw new OptionsError(`cluster: "${o.cluster}" is not a URL; use wss://host/socket or http://localhost:7070`);
+  }
+  const secure = url.protocol === "wss:" || url.protocol === "https:";
+  let path = url.pathname.replace(/\/websocket\/?$/, "").replace(/\/$/, "");
+  if (url.protocol.startsWith("http") && path === "") path = "/socket";
+  return {
+    socketUrl: `${secure ? "wss" : "ws"}://${url.host}${path}`,
+    httpOrigin: `${secure ? "https" : "http"}://${url.host}`,
+    token: o.token,
+    threads: o.threads ?? defaultThreads(),
+    deadlineMs: o.deadlineMs,
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    runtimeUrl: o.runtimeUrl,
+    container: o.container,
+  };
+}

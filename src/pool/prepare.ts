@@ -1,0 +1,72 @@
+/**
+ * Turn a task from the cluster into what a runner needs: bytes instead of
+ * base64, the data package fetched, arguments in their final order, and the
+ * wasm's content hash (the key of the worker's compiled-module cache).
+ */
+import { fromBase64 } from "../cluster/encoding.js";
+import type { Input } from "../cluster/protocol.js";
+import type { DataLinks } from "../cache/data-links.js";
+import type { RunnerTask } from "../runtime/protocol.js";
+
+export class TaskRefused extends Error {
+  override name = "TaskRefused";
+}
+
+function decode(base64: string, what: string): Uint8Array {
+  try {
+    return fromBase64(base64);
+  } catch {
+    throw new TaskRefused(`${what} is not valid base64`);
+  }
+}
+
+/** PROTOCOL.md: `arguments` (a string split on whitespace, or a list), then `params`, JSON-encoded unless strings. */
+export function argumentList(args: string | string[] | null | undefined, params: unknown[] | null | undefined): string[] {
+  const given = typeof args === "string" ? args.split(/\s+/).filter(Boolean) : (args ?? []);
+  return [...given, ...(params ?? []).map((p) => (typeof p === "string" ? p : JSON.stringify(p)))];
+}
+
+export async function contentKey(bytes: Uint8Array): Promise<string> {
+  if (globalThis.crypto?.subtle) {
+    const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  // crypto.subtle exists only in secure contexts; a plain-http page still gets a stable key.
+  let h = 0xcbf29ce484222325n;
+  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return `fnv-${bytes.length}-${h.toString(16)}`;
+}
+
+export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<{ task: RunnerTask; transfer: ArrayBuffer[] }> {
+  const { body } = input;
+  if (body.run_type && body.run_type !== "wasm") throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
+  if (!body.wasm) throw new TaskRefused("the task has no wasm");
+  if (!body.loader) throw new TaskRefused("the task has no loader");
+  const wasm = decode(body.wasm, "wasm");
+  const loader = new TextDecoder().decode(decode(body.loader, "loader"));
+  const preloadFiles: Record<string, ArrayBuffer> = {};
+  for (const [path, contents] of Object.entries(body.preload_files ?? {})) {
+    preloadFiles[path] = decode(contents, `preload file ${path}`).buffer as ArrayBuffer;
+  }
+  const dataLink = body.data_link || null;
+  // A copy, so transferring it does not empty the cache.
+  const dataZip = dataLink ? (await dataLinks.get(dataLink)).slice(0) : null;
+  // The legacy adapter takes the body as it came (wasm as base64) minus the loader it is.
+  const { loader: _loader, ...legacyBody } = body;
+  const task: RunnerTask = {
+    tid: input.tid,
+    wasm: wasm.buffer as ArrayBuffer,
+    wasmKey: await contentKey(wasm),
+    loader,
+    dataZip,
+    dataLink,
+    args: argumentList(body.arguments, body.params),
+    params: body.params ?? [],
+    preloadFiles,
+    resultFiles: Object.keys(body.result_files ?? {}),
+    entry: body.entry ?? null,
+    legacyBody,
+  };
+  const transfer = [task.wasm, ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];
+  return { task, transfer };
+}
