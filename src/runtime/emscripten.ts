@@ -79,7 +79,9 @@ export async function runEmscripten(
     print: transcript.printOut,
     printErr: transcript.printErr,
     preRun: [() => preload(config.FS)],
-    postRun: [() => settle.exit(exitStatus ?? 0)],
+    // Every real exit (main returning included) goes through `quit`. Reaching postRun without one means
+    // main left with a live runtime (emscripten_exit_with_live_runtime, ASYNCIFY): the program still runs.
+    postRun: [() => exitStatus !== null && settle.exit(exitStatus)],
     onRuntimeInitialized: () => {
       if (startsMain) config.callMain?.(task.args);
     },

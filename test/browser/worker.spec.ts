@@ -218,3 +218,49 @@ test("several threads run tasks in parallel and every task is answered", async (
   expect(cluster.stats()).toMatchObject({ done: 12, workers: 1 });
   await client.close();
 });
+
+test("when the cluster restarts, the worker reconnects, offers its slots again and runs the next task", async ({ page }) => {
+  const { startLoopback } = await import("../../dist/loopback/index.js");
+  const first = await startLoopback({ port: 0 });
+  const port = first.port;
+  await openWorker(page, first.origin, () => first.stats(), 2);
+  const states: string[] = [];
+  await page.exposeFunction("recordState", (s: string) => states.push(s));
+  await page.evaluate(() => (window as any).motivusWorker.on("state", (e: { state: string }) => (window as any).recordState(e.state)));
+  await first.close();
+  await expect.poll(() => states).toContain("reconnecting");
+  const second = await startLoopback({ port });
+  try {
+    await expect.poll(() => second.stats().offered_slots, { timeout: 20_000 }).toBe(2);
+    expect(states.at(-1)).toBe("running");
+    const client = await driver(second.driverUri);
+    const out = join(logDir, "reconnect.txt");
+    const id = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: ["back"], result_files: { "/output/args.txt": out } });
+    expect(await client.selectTask(id)).toBe(0);
+    expect(await readFile(out, "utf8")).toBe("back\n");
+    await client.close();
+  } finally {
+    await second.close();
+  }
+});
+
+test("an algorithm cannot read the host page's cookie or storage and cannot reach the network", async ({ page, cluster }) => {
+  await openWorker(page, cluster.origin, () => cluster.stats());
+  await page.evaluate(() => {
+    document.cookie = "session=host-secret-cookie";
+    localStorage.setItem("token", "host-secret-storage");
+  });
+  const client = await driver(cluster.driverUri);
+  // A real algorithm (C + EM_ASYNC_JS) that tries every way out and prints what happened.
+  const id = client.callAsync({ wasm_path: c("classic", "probe.wasm"), loader_path: c("classic", "probe.js"), arguments: [`${cluster.origin}/api/loopback/stats`] });
+  expect(await client.selectTask(id)).toBe(0);
+  const stdout = await stdoutOf(id);
+  const probes = Object.fromEntries(stdout.split("\n").filter((l) => l.startsWith("probe ") && l.includes(": ")).map((l) => l.slice(6).split(/: (.*)/s).slice(0, 2)));
+  expect(probes.origin).toBe("null");
+  for (const name of ["fetch", "xhr", "websocket", "importScripts", "import", "indexedDB", "caches", "cookie", "cookieStore", "localStorage", "dom"]) {
+    expect(probes[name], `probe ${name}`).toMatch(/^blocked/);
+  }
+  expect(stdout).toContain("probe done");
+  expect(stdout).not.toContain("host-secret");
+  await client.close();
+});
