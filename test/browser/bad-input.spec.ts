@@ -1,0 +1,86 @@
+// What a misbehaving cluster sends the browser worker: malformed frames,
+// wrong types, a missing tid. The cluster here is a bare Phoenix V2 endpoint
+// written for the test (the cluster is outside the code under test); the
+// worker is the real demo page and library.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFile } from "node:fs/promises";
+import { WebSocketServer, type WebSocket } from "ws";
+import { decodeResultBody, toBase64 } from "../../dist/cluster/encoding.js";
+import { expect, fixtures, test } from "./support/cluster.js";
+
+type Frame = [string | null, string | null, string, string, any];
+
+async function fakeCluster() {
+  const http = createServer((req, res) => {
+    res.setHeader("access-control-allow-origin", "*");
+    res.setHeader("access-control-allow-headers", "authorization");
+    if (req.url === "/auth/guest") return res.end(JSON.stringify({ token: "guest" }));
+    if (req.url === "/api/user") return res.end(JSON.stringify({ data: { uuid: "u-1", is_guest: true } }));
+    res.end();
+  });
+  const wss = new WebSocketServer({ server: http });
+  const offers: string[] = [];
+  const results: any[] = [];
+  let socket: WebSocket | null = null;
+  let topic = "";
+  let joinRef: string | null = null;
+  wss.on("connection", (ws) => {
+    socket = ws;
+    ws.on("message", (raw) => {
+      const [jr, ref, t, event, payload] = JSON.parse(raw.toString()) as Frame;
+      if (event === "phx_join") [topic, joinRef] = [t, jr];
+      if (event === "input_request") offers.push(payload.tid);
+      if (event === "result") results.push(payload);
+      ws.send(JSON.stringify([jr, ref, t, "phx_reply", { status: "ok", response: {} }]));
+    });
+  });
+  await new Promise<void>((ok) => http.listen(0, "127.0.0.1", ok));
+  return {
+    origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    offers,
+    results,
+    push: (event: string, payload: unknown) => socket!.send(JSON.stringify([joinRef, null, topic, event, payload])),
+    raw: (text: string) => socket!.send(text),
+    close: () => new Promise<void>((ok) => { wss.clients.forEach((c) => c.terminate()); wss.close(); http.close(() => ok()); }),
+  };
+}
+
+test("malformed tasks get an error result for their tid, garbage is ignored, and the worker keeps working", async ({ page, cluster }) => {
+  const fake = await fakeCluster();
+  try {
+    await page.goto(`${cluster.origin}/?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
+    await expect.poll(() => fake.offers.length).toBe(1);
+
+    // Wrong types: the worker answers this tid with an error naming the field, then offers again.
+    fake.push("input", { tid: fake.offers[0], type: "work", body: { wasm: 123, params: "not a list" } });
+    await expect.poll(() => fake.results.length).toBe(1);
+    expect(fake.results[0].tid).toBe(fake.offers[0]);
+    expect(decodeResultBody(fake.results[0].body).error).toMatch(/malformed task: .*wasm/);
+    await expect.poll(() => fake.offers.length).toBe(2);
+
+    // Frames nobody can answer: not JSON, no tid, unknown events. Nothing to reply to, nothing breaks.
+    fake.raw("{{ not json");
+    fake.push("input", { body: {} });
+    fake.push("abort_task", { nope: true });
+    fake.push("stats", "garbage");
+    fake.push("something_new", { x: 1 });
+
+    // A good task on the fresh slot still runs.
+    const tid = fake.offers[1];
+    const [wasm, loader] = await Promise.all(["wasm", "js"].map((ext) => readFile(`${fixtures}/c/build/classic/echo.${ext}`)));
+    fake.push("input", {
+      tid,
+      type: "work",
+      extra_field_from_a_newer_cluster: true,
+      body: { wasm: toBase64(wasm!), loader: toBase64(loader!), arguments: "ok", result_files: { "/output/args.txt": "x" }, unknown: 1 },
+    });
+    await expect.poll(() => fake.results.length).toBe(2);
+    expect(fake.results[1].tid).toBe(tid);
+    const body = decodeResultBody(fake.results[1].body);
+    expect(body.data).toBe(0);
+    expect(Buffer.from(body["/output/args.txt"] as string, "base64").toString()).toBe("ok\n");
+  } finally {
+    await fake.close();
+  }
+});
