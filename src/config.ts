@@ -1,24 +1,26 @@
 /** Options of `createWorker`, validated with zod, and the defaults a user would expect. */
-import { z } from "zod";
+import { z } from "zod/mini";
 
 export const PRODUCTION_CLUSTER = "wss://waterbear.api.motivus.cl/socket";
 
 const defaultThreads = () => Math.max(1, Math.floor((globalThis.navigator?.hardwareConcurrency ?? 2) / 2));
 
+const count = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
+
 export const WorkerOptions = z.strictObject({
   /** The worker socket: `wss://host/socket` (or `…/socket/websocket`), or an http(s) origin of a loopback cluster. */
-  cluster: z.string().default(PRODUCTION_CLUSTER),
+  cluster: z._default(z.string(), PRODUCTION_CLUSTER),
   /** A volunteer's token; without one a guest token is fetched. */
-  token: z.string().min(1).optional(),
+  token: z.optional(z.string().check(z.minLength(1))),
   /** Processing slots, one Web Worker each. */
-  threads: z.number().int().min(1).max(64).optional(),
+  threads: z.optional(count(1, 64)),
   /** A task running longer is ended and answered with an error. */
-  deadlineMs: z.number().int().positive().default(5 * 60_000),
-  heartbeatIntervalMs: z.number().int().positive().max(25_000).default(5_000),
+  deadlineMs: z._default(count(1, 2 ** 31 - 1), 5 * 60_000),
+  heartbeatIntervalMs: z._default(count(1, 25_000), 5_000),
   /** Where the Web Worker runtime script is; default: `runtime.js` beside this library. */
-  runtimeUrl: z.string().optional(),
+  runtimeUrl: z.optional(z.string()),
   /** Element the hidden sandbox frame is attached to; default `document.body`. */
-  container: z.custom<Element>((v) => typeof Element !== "undefined" && v instanceof Element).optional(),
+  container: z.optional(z.custom<Element>((v) => typeof Element !== "undefined" && v instanceof Element)),
 });
 export type WorkerOptions = z.input<typeof WorkerOptions>;
 

@@ -3,9 +3,10 @@
  * cluster socket, as a zod schema and the type inferred from it. Inbound JSON
  * is parsed with these at the boundary; nothing past it sees raw JSON.
  * Unknown extra fields are tolerated (zod objects strip them by default;
- * `looseObject` keeps them where we pass a payload on untouched).
+ * `looseObject` keeps them where we pass a payload on untouched). `zod/mini`
+ * because these schemas ship in the page's bundle.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 
 /** Phoenix channel events that are part of the transport, not the domain. */
 export const PhxEvent = {
@@ -22,19 +23,19 @@ const fileMap = z.record(z.string(), z.string());
 
 /** The `body` of a task: what the driver asks a worker to run. */
 export const TaskBody = z.looseObject({
-  run_type: z.string().nullish(),
-  params: z.array(z.unknown()).nullish(),
-  arguments: z.union([z.string(), z.array(z.string())]).nullish(),
-  preload_files: fileMap.nullish(),
-  result_files: fileMap.nullish(),
-  wasm: base64.nullish(),
-  loader: base64.nullish(),
-  data_link: z.string().nullish(),
+  run_type: z.nullish(z.string()),
+  params: z.nullish(z.array(z.unknown())),
+  arguments: z.nullish(z.union([z.string(), z.array(z.string())])),
+  preload_files: z.nullish(fileMap),
+  result_files: z.nullish(fileMap),
+  wasm: z.nullish(base64),
+  loader: z.nullish(base64),
+  data_link: z.nullish(z.string()),
   /** *ours*: the export to call instead of `main` (wasm-bindgen). */
-  entry: z.string().nullish(),
-  processing_base_time: z.number().nullish(),
-  flops: z.number().nullish(),
-  flop: z.number().nullish(),
+  entry: z.nullish(z.string()),
+  processing_base_time: z.nullish(z.number()),
+  flops: z.nullish(z.number()),
+  flop: z.nullish(z.number()),
 });
 export type TaskBody = z.infer<typeof TaskBody>;
 
@@ -44,31 +45,33 @@ export type TaskType = z.infer<typeof TaskType>;
 /** Driver → cluster, event `task`. */
 export const TaskPush = z.looseObject({
   body: TaskBody,
-  type: TaskType.default("work"),
+  type: z._default(TaskType, "work"),
   ref: z.string(),
-  client_id: z.string().nullish(),
+  client_id: z.nullish(z.string()),
 });
 export type TaskPush = z.infer<typeof TaskPush>;
 
 /** Worker → cluster, event `input_request`: offer one processing slot. */
-export const InputRequest = z.object({ tid: z.string().min(1) });
+const tid = z.string().check(z.minLength(1));
+
+export const InputRequest = z.object({ tid });
 export type InputRequest = z.infer<typeof InputRequest>;
 
 /** Cluster → worker, event `input`: a task matched to an offered slot. */
 export const Input = z.looseObject({
-  tid: z.string().min(1),
-  type: z.string().default("work"),
+  tid,
+  type: z._default(z.string(), "work"),
   body: TaskBody,
 });
 export type Input = z.infer<typeof Input>;
 
 /** Worker → cluster, event `result`. `body` is base64(gzip(JSON)). */
 export const WorkerResult = z.object({
-  tid: z.string().min(1),
-  type: z.literal("response").default("response"),
+  tid,
+  type: z._default(z.literal("response"), "response"),
   body: base64,
-  stdout: base64.nullable(),
-  stderr: base64.nullable(),
+  stdout: z.nullable(base64),
+  stderr: z.nullable(base64),
 });
 export type WorkerResult = z.infer<typeof WorkerResult>;
 
@@ -76,21 +79,21 @@ export type WorkerResult = z.infer<typeof WorkerResult>;
 export const DriverResult = z.looseObject({
   type: z.string(),
   body: base64,
-  stdout: base64.nullable(),
-  stderr: base64.nullable(),
+  stdout: z.nullable(base64),
+  stderr: z.nullable(base64),
   ref: z.string(),
   task_id: z.union([z.number(), z.string()]),
 });
 export type DriverResult = z.infer<typeof DriverResult>;
 
 /** Cluster → worker, event `abort_task`. */
-export const AbortTask = z.object({ tid: z.string().min(1) });
+export const AbortTask = z.object({ tid });
 export type AbortTask = z.infer<typeof AbortTask>;
 
 /** Cluster → worker, event `stats`: display only. */
 export const Stats = z.looseObject({
-  uid: z.union([z.string(), z.number()]).nullish(),
-  type: z.literal("stats").optional(),
+  uid: z.nullish(z.union([z.string(), z.number()])),
+  type: z.optional(z.literal("stats")),
   body: z.record(z.string(), z.unknown()),
 });
 export type Stats = z.infer<typeof Stats>;
@@ -99,28 +102,28 @@ export type Stats = z.infer<typeof Stats>;
 export const SetValidation = z.looseObject({
   is_valid: z.boolean(),
   task_id: z.union([z.number(), z.string()]),
-  client_id: z.string().nullish(),
+  client_id: z.nullish(z.string()),
 });
 
 /** `GET /api/user`. */
 export const UserResponse = z.object({
-  data: z.looseObject({ uuid: z.string(), is_guest: z.boolean().optional() }),
+  data: z.looseObject({ uuid: z.string(), is_guest: z.optional(z.boolean()) }),
 });
 
 /** `POST /auth/guest`. */
-export const GuestResponse = z.object({ token: z.string().min(1) });
+export const GuestResponse = z.object({ token: z.string().check(z.minLength(1)) });
 
 /** `GET <registry>/api/package_registry/algorithms/?name=`. */
 export const RegistryResponse = z.object({
   data: z.array(
     z.looseObject({
-      name: z.string().optional(),
+      name: z.optional(z.string()),
       versions: z.array(
         z.looseObject({
           name: z.string(),
           wasm_url: z.string(),
           loader_url: z.string(),
-          data_url: z.string().nullish(),
+          data_url: z.nullish(z.string()),
         }),
       ),
     }),
@@ -139,8 +142,8 @@ export const Topic = {
 } as const;
 
 /** Say which part of a payload failed, for a person to read. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
   return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join(".") : "payload"}: ${issue.message}`)
+    .map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "payload"}: ${issue.message}`)
     .join("; ");
 }

@@ -5,13 +5,15 @@
  * (`/socket`) differ only in which topics and events they accept.
  */
 import type { WebSocket } from "ws";
-import { z } from "zod";
 import { describeIssues, InputRequest, PhxEvent, TaskPush, Topic, WorkerResult } from "../cluster/protocol.js";
 import type { User } from "./accounts.js";
 import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "./frame.js";
 import type { Peer, Scheduler } from "./scheduler.js";
 
 export type Endpoint = "worker" | "client";
+
+/** Any zod schema (classic or mini). */
+type Schema<T> = { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } } };
 
 export interface ConnectionOptions {
   endpoint: Endpoint;
@@ -153,7 +155,7 @@ export class Connection {
     }
   }
 
-  private parse<T>(schema: z.ZodType<T>, frame: Frame): T | null {
+  private parse<T>(schema: Schema<T>, frame: Frame): T | null {
     const parsed = schema.safeParse(frame.payload);
     if (parsed.success) return parsed.data;
     const reason = `invalid ${frame.event} payload: ${describeIssues(parsed.error)}`;
