@@ -9,6 +9,7 @@ import { Client, TaskError } from "../../src/driver/client.js";
 import { TaskDefinitionError } from "../../src/driver/task-definition.js";
 import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
+import { until } from "../support/until.js";
 
 let server: LoopbackServer;
 let dir: string;
@@ -91,5 +92,27 @@ describe("TypeScript driver", () => {
     await expect(failed).rejects.toThrow(TaskError);
     await expect(failed).rejects.toMatchObject({ message: /algorithm crashed/, stderr: "algorithm crashed" });
     await client.close();
+  });
+});
+
+describe("TypeScript driver under faults", () => {
+  it("re-sends a task still waiting for its result when the cluster restarts under it", async () => {
+    const first = await startLoopback({ port: 0 });
+    const port = first.port;
+    const holding = await PhoenixWorker.start({ origin: first.origin, handle: () => ({ data: "never" }) });
+    holding.answering = false;
+    const client = await Client.connect({ uri: first.driverUri, token: "driver", logDir: null });
+    const id = client.callAsync({ ...inline, params: [1, 2, 3] });
+    await until(() => holding.inputs.length === 1);
+    await first.close();
+    holding.kill();
+    const second = await startLoopback({ port });
+    const answering = await PhoenixWorker.start({ origin: second.origin, handle: ({ body }) => ({ data: body.params }) });
+    expect(await client.selectTask(id)).toEqual([1, 2, 3]);
+    expect(answering.inputs).toHaveLength(1);
+    expect(client.pending).toBe(0);
+    await client.close();
+    answering.kill();
+    await second.close();
   });
 });

@@ -8,6 +8,7 @@ import { Client } from "../../src/driver/client.js";
 import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { RawSocket, type Msg } from "../support/raw-socket.js";
+import { until } from "../support/until.js";
 
 let server: LoopbackServer;
 let ws: string;
@@ -30,13 +31,6 @@ async function rawDriver(): Promise<{ s: RawSocket; topic: string }> {
   return { s, topic };
 }
 
-async function until(test: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!test()) {
-    if (Date.now() - start > timeoutMs) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("driver goes away", () => {
   it("its running task is aborted on the worker, its queued tasks are dropped", async () => {
