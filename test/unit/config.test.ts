@@ -1,0 +1,39 @@
+// createWorker's options and the argument order of PROTOCOL.md.
+import { describe, expect, it } from "vitest";
+import { OptionsError, PRODUCTION_CLUSTER, resolveConfig } from "../../src/config.js";
+import { argumentList } from "../../src/pool/prepare.js";
+import { reconnectAfterMs } from "../../src/cluster/connection.js";
+
+describe("worker options", () => {
+  it("derives the socket and HTTP origins from any spelling of the cluster", () => {
+    expect(resolveConfig({})).toMatchObject({ socketUrl: PRODUCTION_CLUSTER, httpOrigin: "https://waterbear.api.motivus.cl" });
+    expect(resolveConfig({ cluster: "wss://example.org/socket/websocket" })).toMatchObject({ socketUrl: "wss://example.org/socket" });
+    expect(resolveConfig({ cluster: "http://localhost:7070" })).toMatchObject({ socketUrl: "ws://localhost:7070/socket", httpOrigin: "http://localhost:7070" });
+    expect(resolveConfig({ cluster: "ws://127.0.0.1:7070/socket" })).toMatchObject({ httpOrigin: "http://127.0.0.1:7070" });
+  });
+
+  it("defaults: at least one thread, a deadline, a heartbeat well under the cluster's 30 s", () => {
+    const config = resolveConfig({});
+    expect(config.threads).toBeGreaterThanOrEqual(1);
+    expect(config.deadlineMs).toBe(300_000);
+    expect(config.heartbeatIntervalMs).toBeLessThan(30_000);
+  });
+
+  it("names what is wrong", () => {
+    expect(() => resolveConfig({ threads: 0 })).toThrow(OptionsError);
+    expect(() => resolveConfig({ threads: 1.5 })).toThrow(/threads/);
+    expect(() => resolveConfig({ thread: 2 } as never)).toThrow(/thread/);
+    expect(() => resolveConfig({ heartbeatIntervalMs: 40_000 })).toThrow(/heartbeatIntervalMs/);
+    expect(() => resolveConfig({ cluster: "not a url" })).toThrow(/not a URL/);
+  });
+});
+
+it("arguments come first (a string split on whitespace), then params, JSON-encoded unless strings", () => {
+  expect(argumentList(" --a  --b=1 ", [2, "x", { k: [1] }, null])).toEqual(["--a", "--b=1", "2", "x", '{"k":[1]}', "null"]);
+  expect(argumentList(["--keep spaces"], null)).toEqual(["--keep spaces"]);
+  expect(argumentList(null, undefined)).toEqual([]);
+});
+
+it("reconnect back-off grows by attempt and settles at 10 s", () => {
+  expect([1, 2, 3, 4, 5, 6, 50].map(reconnectAfterMs)).toEqual([100, 500, 1000, 2000, 5000, 10_000, 10_000]);
+});
