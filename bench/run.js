@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
@@ -38,12 +38,11 @@ const WATCHDOG_MS = 170_000;
 const BENCH_CHROMIUM_ARGS = ["--enable-precise-memory-info"];
 const KMEANS_LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 
-
 // ---------------------------------------------------------------- main thread
 
 async function main() {
   const started = performance.now();
-  const need = ["loopback/index.js", "loopback/browsers.js", "driver/index.js", "browser/motivus-worker.js", "browser/runtime.js"];
+  const need = ["loopback/index.js", "loopback/browsers.js", "driver/index.js", "cluster/encoding.js", "browser/motivus-worker.js", "browser/runtime.js"];
   const missing = need.filter((f) => !existsSync(join(DIST, f)));
   if (missing.length) {
     console.error(`bench: the built package is missing (dist/${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ""}).`);
@@ -55,6 +54,7 @@ async function main() {
 
   const { startLoopback } = await import("../dist/loopback/index.js");
   const { Client } = await import("../dist/driver/index.js");
+  const { toBase64 } = await import("../dist/cluster/encoding.js");
   const { CHROMIUM_ARGS, chromiumPath } = await import("../dist/loopback/browsers.js");
   const { chromium } = await import("playwright-core");
 
@@ -76,6 +76,7 @@ async function main() {
   watchdog.unref();
 
   const rows = []; // [section, metric, value, note]
+  let rssAfterCluster = null;
   const row = (section, metric, value, note = "") => rows.push([section, metric, value, note]);
   const progress = (line) => console.error(`bench: ${line}`);
   const tmp = await mkdtemp(join(os.tmpdir(), "motivus-bench-"));
@@ -122,6 +123,18 @@ async function main() {
         `${fmt(withBundle.perSecond / burst.perSecond, 3)}x the tiny rate; ${fmt((withBundle.perSecond * bundleBytes * 4) / 3 / 1e6, 1)} MB/s of base64`,
       );
 
+      // Where the driver's time goes with a real bundle: its base64 encoder vs Node's.
+      const bundle = new Uint8Array(Buffer.concat([await readFile(echoBundle.wasm_path), await readFile(echoBundle.loader_path)]));
+      const timeIt = (f, n) => {
+        f();
+        const t = performance.now();
+        for (let i = 0; i < n; i++) f();
+        return (performance.now() - t) / n;
+      };
+      const ours = timeIt(() => toBase64(bundle), 50);
+      const nodes = timeIt(() => Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength).toString("base64"), 50);
+      row("1 cluster", "  driver base64 of that bundle, per task", `${fmt(ours, 2)} ms`, `toBase64 (dist/cluster/encoding.js); Node's Buffer: ${fmt(nodes, 3)} ms (${fmt(ours / nodes, 0)}x)`);
+
       const stats = server.stats();
       const expected = 200 + CLUSTER_TASKS + CLUSTER_SEQUENTIAL + CLUSTER_BUNDLE_TASKS;
       if (stats.done !== expected || stats.aborted || stats.requeued) {
@@ -130,6 +143,7 @@ async function main() {
       const answered = await workers.stop();
       if (answered !== expected) throw new Error(`part 1: the simulated workers answered ${answered} tasks, expected ${expected}`);
       await closeAll(keep); // driver, workers, server of part 1
+      rssAfterCluster = { now: process.memoryUsage().rss, peak: process.resourceUsage().maxRSS * 1024 };
     }
 
     // ------------------------------------------------ browser parts
@@ -215,21 +229,31 @@ async function main() {
     if (eventsCold.finished.length !== 1) throw new Error(`part 2: the page finished ${eventsCold.finished.length} tasks, expected 1`);
     const inPageCold = eventsCold.finished[0].ms;
 
+    // The page's main thread (not the algorithm's Web Worker): Chromium's own counters, in seconds.
+    const cdpA = await pageA.context().newCDPSession(pageA);
+    await cdpA.send("Performance.enable");
+    const mainThread = async () => Object.fromEntries((await cdpA.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
+    const mainNote = (m) => `page main thread busy ${fmt(m.task, 2)} ms/task (script ${fmt(m.script, 2)}, layout+style ${fmt(m.layout, 2)})`;
+
     /** `n` tasks one at a time on pageA: driver round trips, the page's own ms, and the cluster's dispatch→result. */
     const sequential = async (definition, n, what) => {
       const fromId = Math.max(0, ...schedule.keys()) + 1;
       const fromEvent = (await pageEvents(pageA)).finished.length;
+      const before = await mainThread();
       const rtt = [];
       for (let i = 0; i < n; i++) {
         const t = performance.now();
         expectZero(await withTimeout(client.selectTask(client.callAsync(definition)), 30_000, what), what);
         rtt.push(performance.now() - t);
       }
+      const after = await mainThread();
+      const busy = (name) => ((after[name] - before[name]) * 1000) / n;
+      const main = { task: busy("TaskDuration"), script: busy("ScriptDuration"), layout: busy("LayoutDuration") + busy("RecalcStyleDuration") };
       const finished = (await pageEvents(pageA)).finished.slice(fromEvent);
       if (finished.length !== n) throw new Error(`part 2: the page finished ${finished.length} of ${n} ${what}s`);
       const inPage = finished.map((e) => e.ms);
       const atWorker = range(fromId, fromId + n - 1).map((id) => schedule.get(id)).map((t) => t.done - t.dispatched);
-      return { rtt, inPage, atWorker, mean: mean(rtt) };
+      return { rtt, inPage, atWorker, main, mean: mean(rtt) };
     };
     const warm = await sequential(echo, WARM_TASKS, "warm echo task");
     const warmMean = warm.mean;
@@ -239,8 +263,9 @@ async function main() {
     row("2 cold/warm", "  cold / warm", `${fmt(cold / warmMean, 1)}x`);
     row("2 cold/warm", "  warm in page (taskFinished.ms, whole ms)", `${fmt(mean(warm.inPage), 2)} ms`, `first ${tenth}: ${fmt(mean(warm.inPage.slice(0, tenth)), 1)} ms, last ${tenth}: ${fmt(mean(warm.inPage.slice(-tenth)), 1)} ms`);
     row("2 cold/warm", "  warm cluster dispatch→result (page + 2 ws hops)", `${fmt(mean(warm.atWorker), 2)} ms`, `${fmt((mean(warm.atWorker) / warmMean) * 100, 0)}% of the round trip`);
+    row("2 cold/warm", "  warm page main thread", `${fmt(warm.main.task, 2)} ms/task`, mainNote(warm.main).replace(/^page main thread busy [^(]*/, ""));
     row("2 cold/warm", "  warm driver + cluster share", `${fmt(warmMean - mean(warm.atWorker), 2)} ms`, "driver reads + base64s the bundle, zod, frames, gunzip");
-    row("2 cold/warm", "per-task overhead (warm round trip) vs 1 ms target", `${fmt(warmMean, 2)} ms`, `${fmt(warmMean / 1, 1)}x the DESIGN's "well under one" ms`);
+    row("2 cold/warm", "per-task overhead (warm round trip) vs 1 ms target", `${fmt(warmMean, 2)} ms`, `round trip ${fmt(warmMean, 1)}x, in page ${fmt(mean(warm.inPage), 1)}x the DESIGN's "well under one" ms`);
 
     // The same, without the demo page's log panel (it appends to one text node and reads
     // scrollHeight per line, on the main thread, twice per task), then also without the
@@ -256,6 +281,7 @@ async function main() {
     };
     const lean = await sequential(bundleB64, WARM_TASKS, "warm echo task (log hidden, pre-encoded)");
     row("2 cold/warm", "warm echo, demo log panel hidden", `${fmt(quiet.mean, 2)} ms`, `in page ${fmt(mean(quiet.inPage), 2)} ms; ${fmt(warmMean / quiet.mean, 2)}x faster than as-is`);
+    row("2 cold/warm", "  its page main thread", `${fmt(quiet.main.task, 2)} ms/task`, mainNote(quiet.main).replace(/^page main thread busy [^(]*/, ""));
     row("2 cold/warm", "  + bundle pre-encoded (no driver base64)", `${fmt(lean.mean, 2)} ms`, `in page ${fmt(mean(lean.inPage), 2)} ms; dispatch→result ${fmt(mean(lean.atWorker), 2)} ms; ${fmt(warmMean / lean.mean, 2)}x faster`);
 
     // ------------------------------------------------ 4. big payload (same page)
@@ -291,6 +317,8 @@ async function main() {
       progress(`part 3: ${KMEANS_TASKS} k-means tasks, threads=${threads}`);
       const page = await openWorkerPage(threads);
       const outs = range(1, KMEANS_TASKS).map((i) => join(tmp, `t${threads}`, `labels-${i}.json`));
+      const fromId = Math.max(0, ...schedule.keys()) + 1;
+      const cpu = process.cpuUsage();
       const s = performance.now();
       const ids = outs.map((out) =>
         client.callAsync({
@@ -303,6 +331,11 @@ async function main() {
       );
       const results = await withTimeout(client.barrier(ids), 60_000, `${KMEANS_TASKS} k-means tasks`);
       const wall = performance.now() - s;
+      const cpuUsed = process.cpuUsage(cpu);
+      const nodeCpu = (cpuUsed.user + cpuUsed.system) / 1000 / wall;
+      const times = range(fromId, fromId + KMEANS_TASKS - 1).map((id) => schedule.get(id));
+      const allQueued = Math.max(...times.map((t) => t.queued)) - s;
+      const busy = times.reduce((sum, t) => sum + (t.done - t.dispatched), 0) / (wall * threads);
       results.forEach((r) => expectZero(r, "k-means task"));
       for (const out of outs) {
         const labels = await readFile(out, "utf8");
@@ -310,14 +343,15 @@ async function main() {
       }
       const events = await pageEvents(page);
       if (events.finished.length !== KMEANS_TASKS) throw new Error(`part 3: the page finished ${events.finished.length} tasks, expected ${KMEANS_TASKS}`);
-      scaling[threads] = { wall, inPage: mean(events.finished.map((e) => e.ms)) };
+      scaling[threads] = { wall, inPage: mean(events.finished.map((e) => e.ms)), nodeCpu, allQueued, busy };
       if (threads === 2) heapC = await heapOf(page);
       await closePage(page);
     }
     const speedUp = scaling[1].wall / scaling[2].wall;
     for (const threads of [1, 2]) {
-      const { wall, inPage } = scaling[threads];
+      const { wall, inPage, nodeCpu, allQueued, busy } = scaling[threads];
       row("3 scaling", `${KMEANS_TASKS} k-means, threads=${threads}`, `${fmt(wall, 0)} ms`, `${fmt(KMEANS_TASKS / (wall / 1000), 1)} tasks/s; ${fmt(inPage, 1)} ms/task in page`);
+      row("3 scaling", "  where the time goes", `${fmt(busy * 100, 0)}% slot use`, `all ${KMEANS_TASKS} queued after ${fmt(allQueued, 0)} ms; bench process (driver+server) CPU ${fmt(nodeCpu * 100, 0)}% of a core`);
     }
     row("3 scaling", "  speed-up threads=2 / threads=1", `${fmt(speedUp, 2)}x`, `ideal 2x; ${os.cpus().length} cores shared with Node + Chromium's main thread`);
 
@@ -326,7 +360,8 @@ async function main() {
     const maxRss = process.resourceUsage().maxRSS * 1024;
     row("5 memory", `page JS heap after parts 2+4 (${3 * WARM_TASKS + 3} tasks, 2x20 MiB)`, `${mib(heapA.before)}`, `${mib(heapA.after)} after a forced GC`);
     row("5 memory", "page JS heap after 60 k-means, threads=2", `${mib(heapC.before)}`, `${mib(heapC.after)} after a forced GC`);
-    row("5 memory", "bench process (Node) RSS now / peak", `${mib(rss)} / ${mib(maxRss)}`, "server + driver + 2x20 MiB payloads");
+    row("5 memory", "bench process (Node) RSS after part 1, now / peak", `${mib(rssAfterCluster.now)} / ${mib(rssAfterCluster.peak)}`, `server + driver, ${CLUSTER_TASKS + CLUSTER_SEQUENTIAL + CLUSTER_BUNDLE_TASKS + 200} tasks`);
+    row("5 memory", "bench process (Node) RSS at the end, now / peak", `${mib(rss)} / ${mib(maxRss)}`, `peak ${fmt(maxRss / BIG_BYTES, 0)}x the 20 MiB payload (server + driver in one process)`);
 
     if (pageProblems.length) throw new Error(`the worker page(s) reported problems:\n  ${pageProblems.slice(0, 5).join("\n  ")}`);
 
