@@ -2,13 +2,26 @@
 import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
 import type { ResultContent } from "./protocol.js";
 
+// Native base64 where it exists (Chromium 140+: Uint8Array.prototype.toBase64; Node: Buffer); the
+// portable fallback is far slower and only serves older browsers.
+type NativeBase64 = { toBase64?: () => string };
+type NativeFromBase64 = { fromBase64?: (text: string) => Uint8Array };
+const NodeBuffer = (globalThis as { Buffer?: typeof import("node:buffer").Buffer }).Buffer;
+
 export function toBase64(bytes: Uint8Array): string {
+  const native = (bytes as NativeBase64).toBase64;
+  if (native) return native.call(bytes);
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
   let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x2000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]);
   return btoa(binary);
 }
 
+/** Throws on text that is not base64 (in browsers; Node's Buffer skips stray characters). */
 export function fromBase64(text: string): Uint8Array {
+  const native = (Uint8Array as NativeFromBase64).fromBase64;
+  if (native) return native(text);
+  if (NodeBuffer) return new Uint8Array(NodeBuffer.from(text, "base64"));
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

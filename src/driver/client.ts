@@ -147,7 +147,7 @@ export class Client {
       if (inline !== undefined) return typeof inline === "string" ? inline : base64Of(inline);
       if (!path) throw new Error(`no ${what} given`);
       if (!io) throw new Error(`${what}_path needs Node; in a browser pass ${what} as bytes`);
-      return base64Of(await io.readBytes(path));
+      return io.readBase64(path);
     };
     const preload: Record<string, string> = {};
     for (const [path, contents] of Object.entries(def.preload_files ?? {})) preload[path] = base64Of(contents);

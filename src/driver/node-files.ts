@@ -1,11 +1,21 @@
 /** The driver's disk side, Node only: bundles in, result files and logs out. */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fromBase64 } from "../cluster/encoding.js";
 import type { ResultContent } from "../cluster/protocol.js";
 
-export async function readBytes(path: string): Promise<Uint8Array> {
-  return new Uint8Array(await readFile(path));
+const encoded = new Map<string, { version: string; base64: Promise<string> }>();
+
+/** A bundle file as base64, read and encoded once while it stays unchanged on disk. */
+export async function readBase64(path: string): Promise<string> {
+  const info = await stat(path);
+  const version = `${info.mtimeMs}:${info.size}`;
+  const known = encoded.get(path);
+  if (known?.version === version) return known.base64;
+  const base64 = readFile(path).then((bytes) => bytes.toString("base64"));
+  base64.catch(() => encoded.delete(path));
+  encoded.set(path, { version, base64 });
+  return base64;
 }
 
 /** Write each `result_files` entry (virtual path → local path) from the result map. */

@@ -51,8 +51,9 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<{
   const dataLink = body.data_link || null;
   // A copy, so transferring it does not empty the cache.
   const dataZip = dataLink ? (await dataLinks.get(dataLink)).slice(0) : null;
-  // The legacy adapter takes the body as it came (wasm as base64) minus the loader it is.
-  const { loader: _loader, ...legacyBody } = body;
+  // The legacy adapter's other fields; its wasm and preload files are rebuilt from the bytes only when a
+  // legacy bundle runs, so no big payload crosses to the worker twice.
+  const { loader: _loader, wasm: _wasm, preload_files: _preload, ...legacyBody } = body;
   const task: RunnerTask = {
     tid: input.tid,
     wasm: wasm.buffer as ArrayBuffer,

@@ -151,8 +151,10 @@ export class TaskPool {
     const { tid } = input;
     slot.running = true;
     const started = performance.now();
+    const running = this.execute(slot, input);
+    // Listeners run on the page's main thread: tell them once the task is under way, not before.
     this.events.emit("taskStarted", { tid });
-    const ending = await this.execute(slot, input);
+    const ending = await running;
     slot.running = false;
     slot.force = null;
     if (this.stopped) return;
@@ -185,8 +187,8 @@ export class TaskPool {
     if (!answer && error && ending.kind !== "aborted" && ending.kind !== "lost") answer = failureResult(tid, error);
     if (answer && this.outbox.joined) this.outbox.sendResult(answer);
     const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, answered: !!answer, shape };
-    this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
     this.reoffer(slot);
+    this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
   }
 
   private async execute(slot: Slot, input: Input): Promise<Ending> {

@@ -64,11 +64,14 @@ export async function runLegacy(task: RunnerTask, transcript: Transcript): Promi
   };
 }
 
-/** The body as the adapter expects it, with the wasm inlined when the host left it out. */
+/** The body as the adapter expects it: wasm and preload files as base64 again. */
 function legacyBodyOf(task: RunnerTask): Record<string, unknown> {
-  const body = { ...task.legacyBody };
-  if (typeof body.wasm !== "string") body.wasm = toBase64(new Uint8Array(task.wasm));
-  return body;
+  const preload = Object.entries(task.preloadFiles);
+  return {
+    ...task.legacyBody,
+    wasm: toBase64(new Uint8Array(task.wasm)),
+    preload_files: preload.length ? Object.fromEntries(preload.map(([path, bytes]) => [path, toBase64(new Uint8Array(bytes))])) : null,
+  };
 }
 
 function parseReply(data: unknown): LegacyReply | null {

@@ -28,7 +28,7 @@ export interface RunnerTask {
   resultFiles: string[];
   /** *ours*: the export to call instead of `main`. */
   entry: string | null;
-  /** The original task body fields the legacy adapter expects verbatim. */
+  /** The task body's other fields (params, arguments, data_link, result_files…), for the legacy adapter. */
   legacyBody: Record<string, unknown>;
 }
 
