@@ -8,6 +8,7 @@ import { RunnerError, asRunnerError, describe, isExitStatus } from "./errors.js"
 import { readFiles, writeFiles, type EmscriptenFS } from "./memfs.js";
 import { LoaderShape, RuntimeErrorCode, type RunnerTask } from "./protocol.js";
 import type { ShapeResult } from "./shape-result.js";
+import { compileLoader } from "./loader-cache.js";
 import { exportNameOf, exportsCallMain } from "./shape.js";
 import type { Transcript } from "./transcript.js";
 
@@ -124,9 +125,9 @@ export async function runEmscripten(
   try {
     if (shape === LoaderShape.emscriptenClassic) {
       // A `var Module` inside keeps the parameter's value, and nothing lands on the worker's global scope.
-      new Function("Module", task.loader)(config);
+      compileLoader(task.loader, "Module")(config);
     } else {
-      const factory: unknown = new Function(`${task.loader}\nreturn ${exportNameOf(task.loader)};`)();
+      const factory: unknown = compileLoader(`${task.loader}\nreturn ${exportNameOf(task.loader)};`)();
       if (typeof factory !== "function") {
         throw new RunnerError(RuntimeErrorCode.unknownLoader, "the MODULARIZE loader defines no factory function");
       }

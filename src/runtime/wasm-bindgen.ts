@@ -2,6 +2,7 @@
  * wasm-bindgen glue, `--target no-modules` and `--target web`. A fresh copy of the glue per task (its
  * state lives in closure or module scope), initialised with the cached compiled module, never a URL.
  */
+import { compileLoader } from "./loader-cache.js";
 import { RunnerError, describe } from "./errors.js";
 import { LoaderShape, RuntimeErrorCode, type RunnerTask } from "./protocol.js";
 import type { ShapeResult } from "./shape-result.js";
@@ -40,7 +41,7 @@ function evaluateNoModules(source: string): Glue {
   const scope = self as unknown as Record<string, unknown>;
   const hadGlobal = "wasm_bindgen" in scope;
   // Old glue assigns `self.wasm_bindgen`, current glue declares `let wasm_bindgen`; the bare name finds both.
-  const init: unknown = new Function(`${source}\nreturn wasm_bindgen;`)();
+  const init: unknown = compileLoader(`${source}\nreturn wasm_bindgen;`)();
   if (!hadGlobal) delete scope.wasm_bindgen;
   if (typeof init !== "function") {
     throw new RunnerError(RuntimeErrorCode.unknownLoader, "the no-modules glue did not define a wasm_bindgen function");
