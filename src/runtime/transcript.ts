@@ -3,27 +3,26 @@ import { strToU8 } from "fflate";
 import { toBase64 } from "../cluster/encoding.js";
 import { describe } from "./errors.js";
 
+/** Past this many characters a stream is cut: a chatty algorithm must not exhaust the worker's memory. */
+export const TRANSCRIPT_LIMIT = 4 * 1024 * 1024;
+
 export class Transcript {
   private stdoutText = "";
   private stderrText = "";
 
   /** One line to stdout (Emscripten `print`). */
-  readonly printOut = (...parts: unknown[]): void => {
-    this.stdoutText += `${parts.map(show).join(" ")}\n`;
-  };
+  readonly printOut = (...parts: unknown[]): void => this.appendOut(`${parts.map(show).join(" ")}\n`);
 
   /** One line to stderr (Emscripten `printErr`). */
-  readonly printErr = (...parts: unknown[]): void => {
-    this.stderrText += `${parts.map(show).join(" ")}\n`;
-  };
+  readonly printErr = (...parts: unknown[]): void => this.appendErr(`${parts.map(show).join(" ")}\n`);
 
   /** Text as it came (already split into lines by whoever produced it). */
   appendOut(text: string): void {
-    this.stdoutText += text;
+    this.stdoutText = capped(this.stdoutText, text);
   }
 
   appendErr(text: string): void {
-    this.stderrText += text;
+    this.stderrText = capped(this.stderrText, text);
   }
 
   get stderr(): string {
@@ -34,6 +33,14 @@ export class Transcript {
   encoded(): { stdout: string | null; stderr: string | null } {
     return { stdout: encodeText(this.stdoutText), stderr: encodeText(this.stderrText) };
   }
+}
+
+const CUT = `\n[output cut at ${TRANSCRIPT_LIMIT / 1024 / 1024} Mi characters]\n`;
+
+function capped(text: string, more: string): string {
+  if (text.length >= TRANSCRIPT_LIMIT) return text;
+  const joined = text + more;
+  return joined.length <= TRANSCRIPT_LIMIT ? joined : joined.slice(0, TRANSCRIPT_LIMIT) + CUT;
 }
 
 function show(part: unknown): string {

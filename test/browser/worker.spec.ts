@@ -200,6 +200,21 @@ test.describe("faults end a task, not the worker", () => {
   });
 });
 
+test("a flood of output is cut at the transcript limit while the task's files arrive whole", async ({ page, cluster }) => {
+  await openWorker(page, cluster.origin, () => cluster.stats());
+  const client = await driver(cluster.driverUri);
+  // Three 1.5 MB arguments: together past the 4 Mi-character cap, each within the program's 5 MB stack.
+  const parts = ["x", "y", "z"].map((ch) => ch.repeat(1.5 * 1024 * 1024));
+  const out = join(logDir, "flood.txt");
+  const id = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), params: parts, result_files: { "/output/args.txt": out } });
+  expect(await client.selectTask(id)).toBe(0);
+  const stdout = await stdoutOf(id);
+  expect(stdout.length).toBeLessThan(4 * 1024 * 1024 + 100);
+  expect(stdout.endsWith("[output cut at 4 Mi characters]\n")).toBe(true);
+  expect(await readFile(out, "utf8")).toBe(`${parts.join(" ")}\n`);
+  await client.close();
+});
+
 test("several threads run tasks in parallel and every task is answered", async ({ page, cluster }) => {
   await openWorker(page, cluster.origin, () => cluster.stats(), 2);
   const client = await driver(cluster.driverUri);
