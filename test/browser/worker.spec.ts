@@ -279,3 +279,17 @@ test("an algorithm cannot read the host page's cookie or storage and cannot reac
   expect(stdout).not.toContain("host-secret");
   await client.close();
 });
+
+test("setThreads grows the pool at once and shrinks it as offered slots are used", async ({ page, cluster }) => {
+  await openWorker(page, cluster.origin, () => cluster.stats(), 1);
+  await page.evaluate(() => (window as any).motivusWorker.setThreads(3));
+  await expect.poll(() => cluster.stats().offered_slots).toBe(3);
+  await page.evaluate(() => (window as any).motivusWorker.setThreads(1));
+  // Offers already made are kept (the cluster may be sending their tasks); each retires after its task.
+  expect(await page.evaluate(() => (window as any).motivusWorker.threads)).toBe(1);
+  const client = await driver(cluster.driverUri);
+  const ids = [1, 2, 3].map(() => client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js") }));
+  expect(await client.barrier(ids)).toEqual([0, 0, 0]);
+  await expect.poll(() => cluster.stats().offered_slots).toBe(1);
+  await client.close();
+});

@@ -1,0 +1,22 @@
+// The script-tag build (dist/browser/motivus-embed.js) on a host page: it
+// reads its data attributes, finds runtime.js beside itself, and works.
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "../../dist/driver/index.js";
+import { expect, fixtures, test } from "./support/cluster.js";
+
+test("one script tag with data-cluster and data-autostart makes the page a worker", async ({ page, cluster }) => {
+  await page.goto(`${cluster.origin}/pages/embed.html`);
+  await expect.poll(() => cluster.stats().offered_slots).toBe(1);
+  expect(await page.evaluate(() => [typeof (window as any).Motivus.createWorker, (window as any).Motivus.worker.state])).toEqual(["function", "running"]);
+  const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
+  const out = join(tmpdir(), `embed-${Date.now()}.txt`);
+  const build = `${fixtures}/c/build/modularize`;
+  const id = client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["from", "embed"], result_files: { "/output/args.txt": out } });
+  expect(await client.selectTask(id)).toBe(0);
+  expect(await readFile(out, "utf8")).toBe("from embed\n");
+  await client.close();
+  await page.evaluate(() => (window as any).Motivus.worker.stop());
+  await expect.poll(() => cluster.stats().workers).toBe(0);
+});
