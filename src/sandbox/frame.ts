@@ -28,7 +28,7 @@ export class SandboxFrame {
   }
 
   /** Create the frame and load the runtime source into it. */
-  static async create(runtimeSource: string, container: Element = document.body): Promise<SandboxFrame> {
+  static async create(runtimeSource: string, container: Element = document.body, timeoutMs = 10_000): Promise<SandboxFrame> {
     const iframe = document.createElement("iframe");
     iframe.setAttribute("sandbox", "allow-scripts");
     iframe.setAttribute("aria-hidden", "true");
@@ -37,16 +37,35 @@ export class SandboxFrame {
     iframe.srcdoc =
       `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}">` +
       `<script>(${frameMain.toString()})()</script>`;
-    const ready = new Promise<void>((ok) => {
-      const listen = (event: MessageEvent<FromFrame>) => {
-        if (event.source !== iframe.contentWindow || event.data?.kind !== "ready") return;
-        removeEventListener("message", listen);
-        ok();
+    let listen: (event: MessageEvent<FromFrame>) => void = () => {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ready = new Promise<void>((ok, fail) => {
+      listen = (event) => {
+        if (event.source === iframe.contentWindow && event.data?.kind === "ready") ok();
       };
       addEventListener("message", listen);
+      // A srcdoc frame inherits the host page's CSP: a strict script-src silently blocks our bootstrap.
+      timer = setTimeout(
+        () =>
+          fail(
+            new Error(
+              `the sandbox frame did not start within ${timeoutMs / 1000} s: this page's Content-Security-Policy ` +
+                "probably blocks inline scripts in srcdoc frames (allow them with 'unsafe-inline' or a hash in script-src)",
+            ),
+          ),
+        timeoutMs,
+      );
     });
     container.appendChild(iframe);
-    await ready;
+    try {
+      await ready;
+    } catch (err) {
+      iframe.remove();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      removeEventListener("message", listen);
+    }
     const frame = new SandboxFrame(iframe);
     frame.post({ kind: "runtime", source: runtimeSource });
     return frame;
