@@ -37,13 +37,21 @@ export async function contentKey(bytes: Uint8Array): Promise<string> {
   return `fnv-${bytes.length}-${h.toString(16)}`;
 }
 
-export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<{ task: RunnerTask; transfer: ArrayBuffer[] }> {
+export interface PreparedTask {
+  task: RunnerTask;
+  transfer: ArrayBuffer[];
+  /** Which algorithm this is (wasm and loader hashes): a worker only ever runs one. */
+  bundle: string;
+}
+
+export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<PreparedTask> {
   const { body } = input;
   if (body.run_type && body.run_type !== "wasm") throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
   if (!body.wasm) throw new TaskRefused("the task has no wasm");
   if (!body.loader) throw new TaskRefused("the task has no loader");
   const wasm = decode(body.wasm, "wasm");
-  const loader = new TextDecoder().decode(decode(body.loader, "loader"));
+  const loaderBytes = decode(body.loader, "loader");
+  const loader = new TextDecoder().decode(loaderBytes);
   const preloadFiles: Record<string, ArrayBuffer> = {};
   for (const [path, contents] of Object.entries(body.preload_files ?? {})) {
     preloadFiles[path] = decode(contents, `preload file ${path}`).buffer as ArrayBuffer;
@@ -54,10 +62,11 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<{
   // The legacy adapter's other fields; its wasm and preload files are rebuilt from the bytes only when a
   // legacy bundle runs, so no big payload crosses to the worker twice.
   const { loader: _loader, wasm: _wasm, preload_files: _preload, ...legacyBody } = body;
+  const wasmKey = await contentKey(wasm);
   const task: RunnerTask = {
     tid: input.tid,
     wasm: wasm.buffer as ArrayBuffer,
-    wasmKey: await contentKey(wasm),
+    wasmKey,
     loader,
     dataZip,
     dataLink,
@@ -69,5 +78,5 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<{
     legacyBody,
   };
   const transfer = [task.wasm, ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];
-  return { task, transfer };
+  return { task, transfer, bundle: `${wasmKey}/${await contentKey(loaderBytes)}` };
 }

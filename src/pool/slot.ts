@@ -1,7 +1,9 @@
 /**
  * One processing slot: a Web Worker in the sandbox and the Comlink proxy of
  * its Runner. A slot outlives its workers: ending a task by force (abort,
- * deadline, crash) replaces the worker and keeps the slot.
+ * deadline, crash) replaces the worker and keeps the slot. A worker runs one
+ * algorithm only: what an algorithm leaves in its worker's globals must not
+ * reach another algorithm's tasks.
  */
 import * as Comlink from "comlink";
 import type { RunnerApi } from "../runtime/protocol.js";
@@ -24,6 +26,8 @@ export class Slot {
   running = false;
   /** Retire after the current task instead of offering again. */
   retiring = false;
+  /** The algorithm the current worker has run (see `prepareTask`); null for a fresh worker. */
+  bundle: string | null = null;
   /** Ends the running task by force; set while a task runs. */
   force: ((end: ForcedEnd) => void) | null = null;
 
@@ -42,6 +46,7 @@ export class Slot {
   }
 
   private start(): void {
+    this.bundle = null;
     this.worker = this.spawn();
     this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
     const worker = this.worker;

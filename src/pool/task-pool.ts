@@ -197,6 +197,9 @@ export class TaskPool {
     try {
       const prepared = await Promise.race([prepareTask(input, this.dataLinks), forced]);
       if ("kind" in prepared) return prepared;
+      // Another algorithm ran here before: start from a worker it never touched (warm reuse is per algorithm).
+      if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
+      slot.bundle = prepared.bundle;
       timer = setTimeout(() => slot.force?.({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
         (outcome): Ending => ({ kind: "done", outcome }),
