@@ -5,7 +5,7 @@
  * (`/socket`) differ only in which topics and events they accept.
  */
 import type { WebSocket } from "ws";
-import { describeIssues, InputRequest, PhxEvent, TaskPush, Topic, WorkerResult } from "../cluster/protocol.js";
+import { describeIssues, InputRequest, PhxEvent, SetValidation, TaskPush, Topic, WorkerResult } from "../cluster/protocol.js";
 import type { User } from "./accounts.js";
 import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "./frame.js";
 import type { Peer, Scheduler } from "./scheduler.js";
@@ -135,7 +135,8 @@ export class Connection {
         return this.reply(frame, "ok", { task_id: task.id });
       }
       case "client:set_validation":
-        return this.reply(frame, "ok", {});
+        // Bookkeeping only on a loopback cluster: checked, acknowledged, not stored.
+        return void (this.parse(SetValidation, frame) && this.reply(frame, "ok", {}));
       case "worker:input_request": {
         const request = this.parse(InputRequest, frame);
         if (!request) return;

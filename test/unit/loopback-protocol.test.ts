@@ -37,6 +37,9 @@ describe.each<[string, Vsn | null]>([
     expect((await s.call(topic, "phx_join", {}, "j")).payload.status).toBe("ok");
     const queued = await s.call(topic, "task", { body: { wasm: "AA==", loader: "AA==" }, type: "work", ref: "r1", client_id: "c" }, "t1");
     expect(queued.payload).toMatchObject({ status: "ok", response: { task_id: expect.any(Number) } });
+    const graded = await s.call(topic, "set_validation", { is_valid: true, task_id: queued.payload.response.task_id, client_id: "c" }, "v1");
+    expect(graded.payload.status).toBe("ok");
+    expect((await s.call(topic, "set_validation", { is_valid: "yes" }, "v2")).payload.response.reason).toMatch(/is_valid/);
     s.close();
   });
 
