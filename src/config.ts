@@ -1,5 +1,6 @@
 /** Options of `createWorker`, validated with zod, and the defaults a user would expect. */
 import { z } from "zod/mini";
+import { describeIssues } from "./cluster/protocol.js";
 
 export const PRODUCTION_CLUSTER = "wss://waterbear.api.motivus.cl/socket";
 
@@ -42,8 +43,7 @@ export class OptionsError extends Error {
 export function resolveConfig(input: WorkerOptions = {}): ResolvedConfig {
   const parsed = WorkerOptions.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.code === "unrecognized_keys" ? i.keys.join(", ") : i.path.join(".")}: ${i.message}`);
-    throw new OptionsError(`invalid motivus worker options: ${problems.join("; ")}`);
+    throw new OptionsError(`invalid motivus worker options: ${describeIssues(parsed.error)}`);
   }
   const o = parsed.data;
   let url: URL;

@@ -3,29 +3,27 @@
  * per page while it stays among the most recently used. Concurrent tasks
  * asking for the same link share one download.
  */
-export class DataLinks {
-  private entries = new Map<string, Promise<ArrayBuffer>>();
+import { LruMap } from "./lru.js";
 
-  constructor(private readonly capacity = 8) {}
+export class DataLinks {
+  private readonly downloads: LruMap<string, Promise<ArrayBuffer>>;
+
+  constructor(capacity = 8) {
+    this.downloads = new LruMap(capacity);
+  }
 
   get(url: string): Promise<ArrayBuffer> {
-    let entry = this.entries.get(url);
-    if (entry) {
-      this.entries.delete(url); // re-insert: most recently used last
-    } else {
-      entry = download(url);
-      entry.catch(() => this.entries.delete(url));
+    let download = this.downloads.get(url);
+    if (!download) {
+      download = fetchBytes(url);
+      download.catch(() => this.downloads.delete(url));
+      this.downloads.set(url, download);
     }
-    this.entries.set(url, entry);
-    for (const old of this.entries.keys()) {
-      if (this.entries.size <= this.capacity) break;
-      this.entries.delete(old);
-    }
-    return entry;
+    return download;
   }
 }
 
-async function download(url: string): Promise<ArrayBuffer> {
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
   let res: Response;
   try {
     res = await fetch(url);

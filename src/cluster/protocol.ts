@@ -141,9 +141,24 @@ export const Topic = {
   clientPrefix: "room:client:",
 } as const;
 
-/** Say which part of a payload failed, for a person to read. */
-export function describeIssues(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
+/** The shape of a zod issue that `describeIssues` reads (classic and mini alike). */
+interface Issue {
+  code?: string;
+  path: PropertyKey[];
+  message: string;
+  /** `unrecognized_keys`: the keys nobody asked for. */
+  keys?: string[];
+  /** `invalid_key`: why a record key was refused. */
+  issues?: readonly { message: string }[];
+}
+
+/** Say which part of a payload failed, for a person to read: `key: reason; other.key: reason`. */
+export function describeIssues(error: { issues: readonly Issue[] }): string {
   return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.map(String).join(".") : "payload"}: ${issue.message}`)
+    .map((issue) => {
+      const where = issue.code === "unrecognized_keys" && issue.keys ? issue.keys.join(", ") : issue.path.map(String).join(".");
+      const why = issue.code === "invalid_key" ? (issue.issues?.[0]?.message ?? issue.message) : issue.message;
+      return `${where || "payload"}: ${why}`;
+    })
     .join("; ");
 }

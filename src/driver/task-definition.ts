@@ -4,6 +4,7 @@
  * of silently sending a task without it.
  */
 import { z } from "zod";
+import { describeIssues } from "../cluster/protocol.js";
 
 const bytes = z.union([z.string(), z.instanceof(Uint8Array)]);
 
@@ -55,11 +56,5 @@ export class TaskDefinitionError extends Error {
 export function parseTaskDefinition(input: unknown): z.output<typeof TaskDefinition> {
   const parsed = TaskDefinition.safeParse(input);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const keys = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
-    // A bad record key carries its reason one level down.
-    const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return `${keys || "task"}: ${message}`;
-  });
-  throw new TaskDefinitionError(`invalid task definition: ${problems.join("; ")}`);
+  throw new TaskDefinitionError(`invalid task definition: ${describeIssues(parsed.error)}`);
 }

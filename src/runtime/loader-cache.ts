@@ -3,19 +3,17 @@
  * function again runs its body in a fresh scope, so each task still gets a
  * fresh runtime and filesystem; only the parse and compile are saved.
  */
-const compiled = new Map<string, Function>();
-const CAPACITY = 8;
+import { LruMap } from "../cache/lru.js";
+
+const compiled = new LruMap<string, Function>(8);
 
 /** `new Function(...params, body)`, compiled once per distinct source. */
 export function compileLoader(body: string, ...params: string[]): Function {
   const key = `${params.join(",")}\u0000${body}`;
   let fn = compiled.get(key);
-  if (fn) {
-    compiled.delete(key); // re-insert: most recently used last
-  } else {
+  if (!fn) {
     fn = new Function(...params, body);
-    if (compiled.size >= CAPACITY) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, fn);
   }
-  compiled.set(key, fn);
   return fn;
 }

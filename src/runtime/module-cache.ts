@@ -1,12 +1,14 @@
 /** Compiled WebAssembly modules by content hash: compile once per distinct wasm per worker, least recently used out. */
+import { LruMap } from "../cache/lru.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "./protocol.js";
 
 export class ModuleCache {
-  // A Map iterates in insertion order; re-inserting on each hit keeps the oldest first.
-  private readonly modules = new Map<string, WebAssembly.Module>();
+  private readonly modules: LruMap<string, WebAssembly.Module>;
 
-  constructor(private readonly capacity = 8) {}
+  constructor(capacity = 8) {
+    this.modules = new LruMap(capacity);
+  }
 
   get size(): number {
     return this.modules.size;
@@ -14,11 +16,7 @@ export class ModuleCache {
 
   async compile(key: string, wasm: ArrayBuffer): Promise<WebAssembly.Module> {
     const cached = this.modules.get(key);
-    if (cached) {
-      this.modules.delete(key);
-      this.modules.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     let module: WebAssembly.Module;
     try {
       module = await WebAssembly.compile(wasm);
@@ -29,10 +27,6 @@ export class ModuleCache {
       );
     }
     this.modules.set(key, module);
-    for (const oldest of this.modules.keys()) {
-      if (this.modules.size <= this.capacity) break;
-      this.modules.delete(oldest);
-    }
     return module;
   }
 }
