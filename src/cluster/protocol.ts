@@ -72,6 +72,8 @@ export const WorkerResult = z.object({
   body: base64,
   stdout: z.nullable(base64),
   stderr: z.nullable(base64),
+  /** *ours*: the failure in one line, so a cluster can log it without unpacking the body. */
+  error: z.optional(z.nullable(z.string())),
 });
 export type WorkerResult = z.infer<typeof WorkerResult>;
 

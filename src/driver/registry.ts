@@ -14,8 +14,15 @@ export interface ResolvedBundle {
 
 export class Registry {
   private resolved = new Map<string, Promise<ResolvedBundle>>();
+  private readonly host: string;
 
-  constructor(private readonly host: string) {}
+  /**
+   * `host`: an origin (`http://localhost:7070`) or, as the Python client's `ALGORITHM_REPO_HOST`
+   * takes it, a bare `host:port`, to which that client adds `http://`; both work here.
+   */
+  constructor(host: string) {
+    this.host = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `http://${host}`;
+  }
 
   resolve(name: string, version: string): Promise<ResolvedBundle> {
     const key = `${name}@${version}`;

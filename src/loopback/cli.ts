@@ -15,17 +15,20 @@ Options:
                      default: any token is accepted
   --algorithms DIR   local algorithm registry: DIR/<name>/<version>/ holding one
                      .wasm, one .js loader and optionally one .data.zip; drivers
-                     find them with ALGORITHM_REPO_HOST=http://localhost:<port>
+                     find them with ALGORITHM_REPO_HOST=localhost:<port>
+                     (host:port only: the Python client adds http:// itself)
   --headless N       start N headless Chromium pages running the browser worker
                      against this cluster (Chromium from CHROMIUM_PATH, default
                      /usr/bin/chromium)
   --threads N        threads per headless page (default 1)
+  --deadline SECONDS per-task deadline of the headless pages (default 300): a task
+                     running longer is stopped and answered with an error
   --quiet            log only errors and the start line
   -h, --help         show this help
 
 Point a driver at it:
   export WEBSOCKET_URI=ws://localhost:<port>/client_socket/websocket
-  export ALGORITHM_REPO_HOST=http://localhost:<port>    # with --algorithms
+  export ALGORITHM_REPO_HOST=localhost:<port>    # with --algorithms
   python driver.py
 
 HTTP: /                      demo page (browser worker)
@@ -49,11 +52,17 @@ export async function main(argv: string[]): Promise<void> {
       algorithms: { type: "string" },
       headless: { type: "string" },
       threads: { type: "string" },
+      deadline: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return void process.stdout.write(HELP);
+  // Every flag is checked before anything starts.
+  const headless = count(values.headless, "headless", 0);
+  const threads = count(values.threads, "threads", 1);
+  const deadline = count(values.deadline, "deadline", 300);
+  if (deadline === 0) throw new Error("--deadline takes a number of seconds above 0");
   const stamp = () => new Date().toISOString().slice(11, 23);
   const log = (line: string) => console.log(`${stamp()} ${line}`);
   const server = await startLoopback({
@@ -66,7 +75,8 @@ export async function main(argv: string[]): Promise<void> {
   const wsOrigin = server.origin.replace("127.0.0.1", "localhost").replace(/^http/, "ws");
   console.log(`motivus loopback cluster on ${server.origin}`);
   console.log(`export WEBSOCKET_URI=${wsOrigin}/client_socket/websocket`);
-  if (values.algorithms) console.log(`export ALGORITHM_REPO_HOST=${server.origin.replace("127.0.0.1", "localhost")}`);
+  // The published client builds `http://${ALGORITHM_REPO_HOST}/api/...` itself: host and port only.
+  if (values.algorithms) console.log(`export ALGORITHM_REPO_HOST=${new URL(server.origin).host.replace("127.0.0.1", "localhost")}`);
 
   let browsers: HeadlessWorkers | null = null;
   let stopping = false;
@@ -81,10 +91,8 @@ export async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
-  const headless = count(values.headless, "headless", 0);
   if (headless > 0) {
-    const threads = count(values.threads, "threads", 1);
-    const page = `${server.origin}/?autostart=1&threads=${threads}${values.token ? `&token=${encodeURIComponent(values.token)}` : ""}`;
+    const page = `${server.origin}/?autostart=1&threads=${threads}&deadline=${deadline * 1000}${values.token ? `&token=${encodeURIComponent(values.token)}` : ""}`;
     browsers = await startHeadlessWorkers(headless, page, log);
   }
 }

@@ -34,7 +34,7 @@ interface Slot {
 export type SchedulerEvent =
   | { kind: "queued"; task: Task }
   | { kind: "dispatched"; task: Task; worker: string; tid: string }
-  | { kind: "done"; task: Task; worker: string; ms: number }
+  | { kind: "done"; task: Task; worker: string; ms: number; error: string | null }
   | { kind: "aborted"; task: Task; reason: string }
   | { kind: "requeued"; task: Task; worker: string }
   | { kind: "ignored"; worker: string; tid: string; reason: string };
@@ -92,7 +92,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       ref: task.push.ref,
       task_id: task.id,
     });
-    this.emit("event", { kind: "done", task, worker: worker.topic, ms: Date.now() - (task.dispatchedAt ?? task.queuedAt) });
+    const ms = Date.now() - (task.dispatchedAt ?? task.queuedAt);
+    this.emit("event", { kind: "done", task, worker: worker.topic, ms, error: result.error ?? null });
     return true;
   }
 

@@ -200,6 +200,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 const short = (topic: string) => topic.slice(-8);
+const oneLine = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text).replace(/\s*\n\s*/g, " / ");
 
 function describe(event: SchedulerEvent): string {
   const id = `task ${event.kind === "ignored" ? "" : event.task.id}`;
@@ -209,7 +210,10 @@ function describe(event: SchedulerEvent): string {
     case "dispatched":
       return `${id} dispatched to worker ${short(event.worker)} (slot ${event.tid.slice(0, 8)}${event.task.attempts > 1 ? `, attempt ${event.task.attempts}` : ""})`;
     case "done":
-      return `${id} done in ${event.ms} ms by worker ${short(event.worker)}`;
+      // A failed task is answered too (its driver gets the error); the log says which it was, and why.
+      return event.error === null
+        ? `${id} done in ${event.ms} ms by worker ${short(event.worker)}`
+        : `${id} failed in ${event.ms} ms on worker ${short(event.worker)}: ${oneLine(event.error)}`;
     case "aborted":
       return `${id} aborted: ${event.reason}`;
     case "requeued":

@@ -44,7 +44,7 @@ const text = (s: string) => toBase64(new TextEncoder().encode(s));
 
 /** An answer for a task that did not run to its end: the driver must still hear of it. */
 export function failureResult(tid: string, error: string): WorkerResult {
-  return { tid, type: "response", body: encodeResultBody({ error }), stdout: null, stderr: text(`${error}\n`) };
+  return { tid, type: "response", body: encodeResultBody({ error }), stdout: null, stderr: text(`${error}\n`), error };
 }
 
 type Ending = { kind: "done"; outcome: RunnerOutcome } | { kind: "refused"; message: string } | ForcedEnd;
@@ -166,7 +166,7 @@ export class TaskPool {
     switch (ending.kind) {
       case "done":
         ({ error, shape } = ending.outcome);
-        answer = { tid, type: "response", body: ending.outcome.body, stdout: ending.outcome.stdout, stderr: ending.outcome.stderr };
+        answer = { tid, type: "response", body: ending.outcome.body, stdout: ending.outcome.stdout, stderr: ending.outcome.stderr, error };
         break;
       case "refused":
         error = ending.message;

@@ -5,7 +5,7 @@
  */
 import { unpackDataPackage } from "./data-package.js";
 import { RunnerError, asRunnerError, describe, isExitStatus } from "./errors.js";
-import { readFiles, writeFiles, type EmscriptenFS } from "./memfs.js";
+import { makeResultDirs, readFiles, writeFiles, type EmscriptenFS } from "./memfs.js";
 import { LoaderShape, RuntimeErrorCode, type RunnerTask } from "./protocol.js";
 import type { ShapeResult } from "./shape-result.js";
 import { compileLoader } from "./loader-cache.js";
@@ -66,6 +66,7 @@ export async function runEmscripten(
     }
     try {
       writeFiles(fs, task.preloadFiles);
+      makeResultDirs(fs, task.resultFiles);
     } catch (error) {
       settle.fail(asRunnerError(error, RuntimeErrorCode.algorithmFailed, ""));
       throw error;
@@ -150,7 +151,8 @@ export async function runEmscripten(
   if (status !== null && status !== 0) {
     failure = new RunnerError(RuntimeErrorCode.algorithmFailed, `the program exited with status ${status}`);
   }
-  const files = readFiles(config.FS, task.resultFiles, (note) => transcript.printErr(note));
+  // After a failure its reason, said once, is the news; a missing file is only news after a clean exit.
+  const files = readFiles(config.FS, task.resultFiles, (note) => failure === null && transcript.printErr(note));
   return { data: status, files, error: failure };
 }
 

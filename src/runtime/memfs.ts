@@ -29,6 +29,20 @@ function errnoOf(error: unknown): string {
   return typeof errno === "number" ? ` (errno ${errno})` : "";
 }
 
+/**
+ * Creates the parent directories of each result file before the run (*ours*): a program that writes
+ * to the path its driver declared must not fail because `/output` does not exist.
+ */
+export function makeResultDirs(fs: EmscriptenFS, paths: readonly string[]): void {
+  for (const path of paths) {
+    try {
+      makeParents(fs, path);
+    } catch (error) {
+      throw new RunnerError(RuntimeErrorCode.algorithmFailed, `cannot create the directory of result file ${path}: ${describe(error)}${errnoOf(error)}`);
+    }
+  }
+}
+
 function makeParents(fs: EmscriptenFS, path: string): void {
   const parts = path.split("/").filter(Boolean).slice(0, -1);
   let dir = "";

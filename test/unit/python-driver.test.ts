@@ -1,4 +1,4 @@
-// A Python driver speaking Phoenix V1 (Debian's python3-websockets), as the
+// The published Python client (PyPI motivus 2.4.0, in .venv) speaking Phoenix V1
 // published client does, against the real loopback cluster.
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -60,7 +60,7 @@ it("submits a task with wasm_path/loader_path, gets the decoded data and writes 
 it("names algorithm + algorithm_version and resolves them through ALGORITHM_REPO_HOST", async () => {
   const data = (await runPythonDriver(dir, { algorithm: "kmeans", algorithm_version: "0.0.1", params: [1], public_cluster: true }, {
     WEBSOCKET_URI: server.driverUri,
-    ALGORITHM_REPO_HOST: server.origin,
+    ALGORITHM_REPO_HOST: new URL(server.origin).host, // host:port, as the published client takes it
   })) as { wasm: string };
   expect(data.wasm).toBe(toBase64(new Uint8Array([0, 97, 115, 109])));
   expect(worker.inputs.at(-1)!.type).toBe("work");
