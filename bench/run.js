@@ -54,7 +54,7 @@ async function main() {
 
   const { startLoopback } = await import("../dist/loopback/index.js");
   const { Client } = await import("../dist/driver/index.js");
-  const { toBase64 } = await import("../dist/cluster/encoding.js");
+  const { toBase64 } = await import("../dist/protocol/body.js");
   const { CHROMIUM_ARGS, chromiumPath } = await import("../dist/loopback/browsers.js");
   const { chromium } = await import("playwright-core");
 
@@ -133,7 +133,7 @@ async function main() {
       };
       const ours = timeIt(() => toBase64(bundle), 50);
       const nodes = timeIt(() => Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength).toString("base64"), 50);
-      row("1 cluster", "  driver base64 of that bundle, per task", `${fmt(ours, 2)} ms`, `toBase64 (dist/cluster/encoding.js); Node's Buffer: ${fmt(nodes, 3)} ms (${fmt(ours / nodes, 0)}x)`);
+      row("1 cluster", "  driver base64 of that bundle, per task", `${fmt(ours, 2)} ms`, `toBase64 (dist/protocol/body.js); Node's Buffer: ${fmt(nodes, 3)} ms (${fmt(ours / nodes, 0)}x)`);
 
       const stats = server.stats();
       const expected = 200 + CLUSTER_TASKS + CLUSTER_SEQUENTIAL + CLUSTER_BUNDLE_TASKS;

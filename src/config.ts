@@ -1,6 +1,6 @@
 /** Options of `createWorker`, validated with zod, and the defaults a user would expect. */
 import { z } from "zod/mini";
-import { describeIssues } from "./cluster/protocol.js";
+import { describeIssues } from "./protocol/issues.js";
 
 export const PRODUCTION_CLUSTER = "wss://waterbear.api.motivus.cl/socket";
 

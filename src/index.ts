@@ -4,7 +4,7 @@
  * connects or computes until `start()` (call it once the visitor agreed).
  */
 import { ClusterConnection } from "./cluster/connection.js";
-import type { Stats } from "./cluster/protocol.js";
+import type { Stats } from "./protocol/cluster.js";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
 import { TaskPool, type PoolEvents } from "./pool/task-pool.js";

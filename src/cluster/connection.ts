@@ -7,16 +7,8 @@
  */
 import { Socket, type Channel } from "phoenix";
 import type { ResolvedConfig } from "../config.js";
-import {
-  AbortTask,
-  describeIssues,
-  GuestResponse,
-  Input,
-  Stats,
-  Topic,
-  UserResponse,
-  type WorkerResult,
-} from "./protocol.js";
+import { AbortTask, GuestResponse, HttpPath, Input, Stats, Topic, UserResponse, WorkerEvent, type WorkerResult } from "../protocol/cluster.js";
+import { describeIssues } from "../protocol/issues.js";
 
 export interface ConnectionHandlers {
   /** The channel is joined (first time or after a reconnect): offer slots again, with new tids. */
@@ -57,14 +49,14 @@ export class ClusterConnection {
       reconnectAfterMs,
       rejoinAfterMs: reconnectAfterMs,
     });
-    const channel = socket.channel(`${Topic.workerPrefix}${this.userUuid}:${crypto.randomUUID()}`, {});
-    channel.on("input", (payload: unknown) => this.receiveInput(payload));
-    channel.on("abort_task", (payload: unknown) => {
+    const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), {});
+    channel.on(WorkerEvent.input, (payload: unknown) => this.receiveInput(payload));
+    channel.on(WorkerEvent.abortTask, (payload: unknown) => {
       const parsed = AbortTask.safeParse(payload);
       if (parsed.success) this.on.abort(parsed.data.tid);
       else console.warn(`motivus: ignored a malformed abort_task: ${describeIssues(parsed.error)}`);
     });
-    channel.on("stats", (payload: unknown) => {
+    channel.on(WorkerEvent.stats, (payload: unknown) => {
       const parsed = Stats.safeParse(payload);
       if (parsed.success) this.on.stats(parsed.data);
     });
@@ -92,11 +84,11 @@ export class ClusterConnection {
   }
 
   offer(tid: string): void {
-    this.channel?.push("input_request", { tid });
+    this.channel?.push(WorkerEvent.inputRequest, { tid });
   }
 
   sendResult(result: WorkerResult): void {
-    this.channel?.push("result", result, 60_000);
+    this.channel?.push(WorkerEvent.result, result, 60_000);
   }
 
   disconnect(): void {
@@ -121,12 +113,12 @@ export class ClusterConnection {
   }
 
   private async guestToken(): Promise<string> {
-    const res = await this.http("POST", "/auth/guest");
+    const res = await this.http("POST", HttpPath.guestToken);
     return GuestResponse.parse(await res.json()).token;
   }
 
   private async user(token: string): Promise<string> {
-    const res = await this.http("GET", "/api/user", token);
+    const res = await this.http("GET", HttpPath.user, token);
     return UserResponse.parse(await res.json()).data.uuid;
   }
 

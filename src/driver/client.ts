@@ -6,8 +6,9 @@
  * driver's tasks when its channel closes.
  */
 import { Socket, type Channel } from "phoenix";
-import { base64Of, decodeResultBody, textOf } from "../cluster/encoding.js";
-import { DriverResult, describeIssues, type TaskBody, type TaskPush } from "../cluster/protocol.js";
+import { base64Of, decodeResultBody, textOf } from "../protocol/body.js";
+import { ClientEvent, DriverResult, Topic, type TaskBody, type TaskPush } from "../protocol/cluster.js";
+import { describeIssues } from "../protocol/issues.js";
 import { Registry } from "./registry.js";
 import { parseTaskDefinition, type TaskDefinition } from "./task-definition.js";
 
@@ -72,7 +73,7 @@ export class Client {
     private readonly registry: Registry,
     private readonly logDir: string | null,
   ) {
-    channel.on("result", (payload: unknown) => void this.receive(payload));
+    channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
   }
 
   static async connect(options: ConnectOptions = {}): Promise<Client> {
@@ -88,8 +89,8 @@ export class Client {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     socket.connect();
     try {
-      const uuid = await joinOnce<{ uuid: string }>(socket.channel("room:client?"), timeoutMs, true);
-      const channel = socket.channel(`room:client:${uuid.uuid}:${crypto.randomUUID()}`);
+      const uuid = await joinOnce<{ uuid: string }>(socket.channel(Topic.clientLobby), timeoutMs, true);
+      const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()));
       const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir);
       await joinOnce(channel, timeoutMs, false, () => client.rejoined());
       return client;
@@ -173,7 +174,7 @@ export class Client {
   private send(pending: Pending): void {
     if (!pending.push || !this.byRef.has(pending.ref)) return;
     pending.sentIn = this.generation;
-    this.channel.push("task", pending.push, 60_000).receive("error", (reply: { reason?: string }) => {
+    this.channel.push(ClientEvent.task, pending.push, 60_000).receive("error", (reply: { reason?: string }) => {
       this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reply.reason ?? "no reason given"}`, pending.id, "")));
     });
   }

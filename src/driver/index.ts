@@ -1,3 +1,3 @@
 export { Client, TaskError, type ConnectOptions } from "./client.js";
 export { TaskDefinitionError, type TaskDefinition } from "./task-definition.js";
-export { decodeResultBody } from "../cluster/encoding.js";
+export { decodeResultBody } from "../protocol/body.js";

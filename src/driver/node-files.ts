@@ -1,8 +1,8 @@
 /** The driver's disk side, Node only: bundles in, result files and logs out. */
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fromBase64 } from "../cluster/encoding.js";
-import type { ResultContent } from "../cluster/protocol.js";
+import { fromBase64 } from "../protocol/body.js";
+import type { ResultContent } from "../protocol/cluster.js";
 
 const encoded = new Map<string, { version: string; base64: Promise<string> }>();
 

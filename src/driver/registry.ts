@@ -3,8 +3,8 @@
  * ask the marketplace registry for the version's URLs, download the wasm and
  * the loader, inline them as base64. Each version is fetched once per client.
  */
-import { toBase64 } from "../cluster/encoding.js";
-import { RegistryResponse } from "../cluster/protocol.js";
+import { toBase64 } from "../protocol/body.js";
+import { HttpPath, RegistryResponse } from "../protocol/cluster.js";
 
 export interface ResolvedBundle {
   wasm: string;
@@ -36,7 +36,7 @@ export class Registry {
   }
 
   private async fetchBundle(name: string, version: string): Promise<ResolvedBundle> {
-    const url = `${this.host.replace(/\/$/, "")}/api/package_registry/algorithms/?name=${encodeURIComponent(name)}`;
+    const url = `${this.host.replace(/\/$/, "")}${HttpPath.registry}?name=${encodeURIComponent(name)}`;
     const listing = RegistryResponse.parse(await (await get(url)).json());
     const found = listing.data.flatMap((a) => a.versions).find((v) => v.name === version);
     if (!found) {

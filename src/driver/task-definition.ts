@@ -4,7 +4,7 @@
  * of silently sending a task without it.
  */
 import { z } from "zod";
-import { describeIssues } from "../cluster/protocol.js";
+import { describeIssues } from "../protocol/issues.js";
 
 const bytes = z.union([z.string(), z.instanceof(Uint8Array)]);
 

@@ -5,9 +5,10 @@
  * (`/socket`) differ only in which topics and events they accept.
  */
 import type { WebSocket } from "ws";
-import { describeIssues, InputRequest, PhxEvent, SetValidation, TaskPush, Topic, WorkerResult } from "../cluster/protocol.js";
+import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, TaskPush, Topic, WorkerEvent, WorkerResult } from "../protocol/cluster.js";
+import { describeIssues } from "../protocol/issues.js";
 import type { User } from "./accounts.js";
-import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "./frame.js";
+import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "../protocol/frame.js";
 import type { Peer, Scheduler } from "./scheduler.js";
 
 export type Endpoint = "worker" | "client";
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
   vsn: Vsn;
   user: User;
   scheduler: Scheduler;
+  /** The cluster's statistics, pushed to a worker after each of its results. */
+  counts: () => ClusterCounts;
   /** Close a socket silent for this long (production: 30 s). */
   idleTimeoutMs: number;
   log: (line: string) => void;
@@ -83,7 +86,7 @@ export class Connection {
       this.options.log(`ignored a malformed frame: ${err.message}`);
       return;
     }
-    if (frame.topic === "phoenix" && frame.event === PhxEvent.heartbeat) return this.reply(frame, "ok", {});
+    if (frame.topic === PHOENIX_TOPIC && frame.event === PhxEvent.heartbeat) return this.reply(frame, "ok", {});
     if (frame.event === PhxEvent.join) return this.join(frame);
     const channel = this.channels.get(frame.topic);
     if (!channel) return this.reply(frame, "error", { reason: "unmatched topic" });
@@ -124,35 +127,46 @@ export class Connection {
   }
 
   private handle(channel: Channel, frame: Frame): void {
-    const { scheduler } = this.options;
-    const route = `${this.options.endpoint}:${frame.event}`;
-    switch (route) {
-      case "client:task": {
-        if (channel.lobby) return this.reply(frame, "error", { reason: "join room:client:<uuid>:<id> to send tasks" });
-        const push = this.parse(TaskPush, frame);
-        if (!push) return;
-        const task = scheduler.submit(channel, push);
-        return this.reply(frame, "ok", { task_id: task.id });
+    const handled = this.options.endpoint === "client" ? this.fromDriver(channel, frame) : this.fromWorker(channel, frame);
+    if (!handled) this.reply(frame, "error", { reason: `unknown event "${frame.event}" on ${this.options.endpoint} socket` });
+  }
+
+  private fromDriver(channel: Channel, frame: Frame): boolean {
+    switch (frame.event) {
+      case ClientEvent.task: {
+        const push = channel.lobby ? null : this.parse(TaskPush, frame);
+        if (channel.lobby) this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` });
+        else if (push) this.reply(frame, "ok", { task_id: this.options.scheduler.submit(channel, push).id });
+        return true;
       }
-      case "client:set_validation":
+      case ClientEvent.setValidation:
         // Bookkeeping only on a loopback cluster: checked, acknowledged, not stored.
-        return void (this.parse(SetValidation, frame) && this.reply(frame, "ok", {}));
-      case "worker:input_request": {
+        if (this.parse(SetValidation, frame)) this.reply(frame, "ok", {});
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private fromWorker(channel: Channel, frame: Frame): boolean {
+    switch (frame.event) {
+      case WorkerEvent.inputRequest: {
         const request = this.parse(InputRequest, frame);
-        if (!request) return;
-        scheduler.offer(channel, request.tid);
-        return this.reply(frame, "ok", {});
+        if (!request) return true;
+        this.options.scheduler.offer(channel, request.tid);
+        this.reply(frame, "ok", {});
+        return true;
       }
-      case "worker:result": {
+      case WorkerEvent.result: {
         const result = this.parse(WorkerResult, frame);
-        if (!result) return;
-        const delivered = scheduler.complete(channel, result);
+        if (!result) return true;
+        const delivered = this.options.scheduler.complete(channel, result);
         this.reply(frame, "ok", { delivered });
-        if (delivered) channel.push("stats", { uid: this.options.user.uuid, type: "stats", body: scheduler.counts() });
-        return;
+        if (delivered) channel.push(WorkerEvent.stats, { uid: this.options.user.uuid, type: "stats", body: this.options.counts() });
+        return true;
       }
       default:
-        return this.reply(frame, "error", { reason: `unknown event "${frame.event}" on ${this.options.endpoint} socket` });
+        return false;
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RegistryResponse } from "../cluster/protocol.js";
+import type { RegistryResponse } from "../protocol/cluster.js";
 
 /** URL path under which the registry's files are served. */
 export const ALGORITHMS_PATH = "/algorithms/";

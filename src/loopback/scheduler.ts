@@ -8,7 +8,7 @@
  * late or repeated result is ignored and never reaches a driver twice.
  */
 import { EventEmitter } from "node:events";
-import type { TaskPush, WorkerResult } from "../cluster/protocol.js";
+import { ClientEvent, WorkerEvent, type ClusterCounts, type TaskPush, type WorkerResult } from "../protocol/cluster.js";
 
 export interface Peer {
   /** The channel topic, unique per joined channel. */
@@ -39,14 +39,8 @@ export type SchedulerEvent =
   | { kind: "requeued"; task: Task; worker: string }
   | { kind: "ignored"; worker: string; tid: string; reason: string };
 
-export interface SchedulerCounts {
-  queued: number;
-  running: number;
-  done: number;
-  aborted: number;
-  requeued: number;
-  offeredSlots: number;
-}
+/** The scheduler's part of the cluster's statistics. */
+export type SchedulerCounts = Omit<ClusterCounts, "drivers" | "workers">;
 
 const slotKey = (worker: Peer, tid: string) => `${worker.topic}\u0000${tid}`;
 
@@ -55,7 +49,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   private queue: Task[] = [];
   private slots: Slot[] = [];
   private running = new Map<string, Task>();
-  private totals = { done: 0, aborted: 0, requeued: 0 };
+  private totals = { done: 0, failed: 0, aborted: 0, requeued: 0 };
 
   /** A driver's `task` push: queue it, then match. */
   submit(driver: Peer, push: TaskPush): Task {
@@ -84,7 +78,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     }
     this.running.delete(key);
     this.totals.done++;
-    task.driver.push("result", {
+    if (result.error) this.totals.failed++;
+    task.driver.push(ClientEvent.result, {
       type: "response",
       body: result.body,
       stdout: result.stdout ?? null,
@@ -105,7 +100,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     for (const [key, task] of this.running) {
       if (!mine(task) || !task.slot) continue;
       this.running.delete(key);
-      task.slot.worker.push("abort_task", { tid: task.slot.tid });
+      task.slot.worker.push(WorkerEvent.abortTask, { tid: task.slot.tid });
       this.abort(task, "driver left while it ran");
     }
   }
@@ -133,7 +128,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     return {
       queued: this.queue.length,
       running: this.running.size,
-      offeredSlots: this.slots.length,
+      offered_slots: this.slots.length,
       ...this.totals,
     };
   }
@@ -151,7 +146,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       task.attempts++;
       task.dispatchedAt = Date.now();
       this.running.set(slotKey(slot.worker, slot.tid), task);
-      slot.worker.push("input", { tid: slot.tid, type: task.push.type, body: task.push.body });
+      slot.worker.push(WorkerEvent.input, { tid: slot.tid, type: task.push.type, body: task.push.body });
       this.emit("event", { kind: "dispatched", task, worker: slot.worker.topic, tid: slot.tid });
     }
   }

@@ -8,10 +8,11 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer } from "ws";
+import { HttpPath, SocketPath, type ClusterCounts } from "../protocol/cluster.js";
+import { vsnOf } from "../protocol/frame.js";
 import { Accounts } from "./accounts.js";
 import { Connection, type Endpoint } from "./connection.js";
 import { sendFile, within } from "./files.js";
-import { vsnOf } from "./frame.js";
 import { ALGORITHMS_PATH, lookup } from "./registry.js";
 import { Scheduler, type SchedulerEvent } from "./scheduler.js";
 
@@ -32,20 +33,12 @@ export interface LoopbackOptions {
   log?: (line: string) => void;
 }
 
-export interface LoopbackStats {
-  drivers: number;
-  workers: number;
-  offered_slots: number;
-  queued: number;
-  running: number;
-  done: number;
-  aborted: number;
-  requeued: number;
-}
+/** What `GET /api/loopback/stats` answers, and a worker's `stats` event carries. */
+export type LoopbackStats = ClusterCounts;
 
 const ENDPOINTS: Record<string, Endpoint> = {
-  "/socket/websocket": "worker",
-  "/client_socket/websocket": "client",
+  [SocketPath.worker]: "worker",
+  [SocketPath.client]: "client",
 };
 
 const packageRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -104,23 +97,13 @@ export class LoopbackServer {
 
   /** What a driver sets as `WEBSOCKET_URI`. */
   get driverUri(): string {
-    return `${this.origin.replace(/^http/, "ws")}/client_socket/websocket`;
+    return `${this.origin.replace(/^http/, "ws")}${SocketPath.client}`;
   }
 
   stats(): LoopbackStats {
     const count = (endpoint: Endpoint) =>
       [...this.connections].filter((c) => c.endpoint === endpoint).reduce((n, c) => n + c.joinedChannels(), 0);
-    const c = this.scheduler.counts();
-    return {
-      drivers: count("client"),
-      workers: count("worker"),
-      offered_slots: c.offeredSlots,
-      queued: c.queued,
-      running: c.running,
-      done: c.done,
-      aborted: c.aborted,
-      requeued: c.requeued,
-    };
+    return { drivers: count("client"), workers: count("worker"), ...this.scheduler.counts() };
   }
 
   async close(): Promise<void> {
@@ -150,6 +133,7 @@ export class LoopbackServer {
         vsn,
         user,
         scheduler: this.scheduler,
+        counts: () => this.stats(),
         idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
         log: this.log,
       });
@@ -170,13 +154,13 @@ export class LoopbackServer {
       return void res.end();
     }
     const path = url.pathname;
-    if (req.method === "POST" && path === "/auth/guest") return json(res, 200, { token: this.accounts.issueGuest() });
-    if (req.method === "GET" && path === "/api/user") {
+    if (req.method === "POST" && path === HttpPath.guestToken) return json(res, 200, { token: this.accounts.issueGuest() });
+    if (req.method === "GET" && path === HttpPath.user) {
       const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
       const user = this.accounts.userFor(bearer ?? null);
       return user ? json(res, 200, { data: user }) : json(res, 401, { error: "unknown token" });
     }
-    if (req.method === "GET" && /^\/api\/package_registry\/algorithms\/?$/.test(path)) {
+    if (req.method === "GET" && (path === HttpPath.registry || `${path}/` === HttpPath.registry)) {
       const origin = `http://${req.headers.host ?? new URL(this.origin).host}`;
       return json(res, 200, await lookup(this.options.algorithms ?? null, url.searchParams.get("name") ?? "", origin));
     }

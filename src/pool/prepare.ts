@@ -3,8 +3,8 @@
  * base64, the data package fetched, arguments in their final order, and the
  * wasm's content hash (the key of the worker's compiled-module cache).
  */
-import { fromBase64 } from "../cluster/encoding.js";
-import type { Input } from "../cluster/protocol.js";
+import { fromBase64 } from "../protocol/body.js";
+import type { Input } from "../protocol/cluster.js";
 import type { DataLinks } from "../cache/data-links.js";
 import type { RunnerTask } from "../runtime/protocol.js";
 

@@ -6,8 +6,8 @@
  * working. Knows nothing about sockets or loaders.
  */
 import * as Comlink from "comlink";
-import { encodeResultBody, toBase64 } from "../cluster/encoding.js";
-import type { Input, WorkerResult } from "../cluster/protocol.js";
+import { encodeResultBody, toBase64 } from "../protocol/body.js";
+import type { Input, WorkerResult } from "../protocol/cluster.js";
 import { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
 import type { RunnerOutcome } from "../runtime/protocol.js";

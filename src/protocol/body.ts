@@ -1,6 +1,6 @@
 /** Base64 and result-body coding of the wire protocol, identical in Node, browsers and workers. */
 import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
-import type { ResultContent } from "./protocol.js";
+import type { ResultContent } from "./cluster.js";
 
 // Native base64 where it exists (Chromium 140+: Uint8Array.prototype.toBase64; Node: Buffer); the
 // portable fallback is far slower and only serves older browsers.

@@ -1,10 +1,10 @@
 /**
- * The Waterbear wire protocol (PROTOCOL.md): every payload that crosses the
- * cluster socket, as a zod schema and the type inferred from it. Inbound JSON
- * is parsed with these at the boundary; nothing past it sees raw JSON.
- * Unknown extra fields are tolerated (zod objects strip them by default;
- * `looseObject` keeps them where we pass a payload on untouched). `zod/mini`
- * because these schemas ship in the page's bundle.
+ * The Waterbear wire protocol (docs/protocol.md): every topic, event name and
+ * payload that crosses a cluster socket, as constants and zod schemas with the
+ * types inferred from them. Inbound JSON is parsed with these at the boundary;
+ * nothing past it sees raw JSON. Unknown extra fields are tolerated (zod
+ * objects strip them; `looseObject` keeps them where a payload is passed on
+ * untouched). `zod/mini` because these schemas ship in the page's bundle.
  */
 import { z } from "zod/mini";
 
@@ -16,6 +16,46 @@ export const PhxEvent = {
   error: "phx_error",
   close: "phx_close",
   heartbeat: "heartbeat",
+} as const;
+
+/** The Phoenix socket's own topic, for heartbeats. */
+export const PHOENIX_TOPIC = "phoenix";
+
+/** Domain events on the worker socket (`/socket`). */
+export const WorkerEvent = {
+  /** worker → cluster: offer one processing slot. */
+  inputRequest: "input_request",
+  /** cluster → worker: a task for an offered slot. */
+  input: "input",
+  /** worker → cluster: a task's answer. */
+  result: "result",
+  /** cluster → worker: stop a task, send nothing. */
+  abortTask: "abort_task",
+  /** cluster → worker: statistics, display only. */
+  stats: "stats",
+} as const;
+
+/** Domain events on the driver socket (`/client_socket`). */
+export const ClientEvent = {
+  /** driver → cluster: run a task. */
+  task: "task",
+  /** cluster → driver: a task's answer. */
+  result: "result",
+  /** driver → cluster: grade a result (bookkeeping). */
+  setValidation: "set_validation",
+} as const;
+
+/** Socket paths, relative to the cluster's origin. */
+export const SocketPath = {
+  worker: "/socket/websocket",
+  client: "/client_socket/websocket",
+} as const;
+
+/** HTTP routes a worker and a driver use. */
+export const HttpPath = {
+  guestToken: "/auth/guest",
+  user: "/api/user",
+  registry: "/api/package_registry/algorithms/",
 } as const;
 
 const base64 = z.string();
@@ -141,26 +181,20 @@ export const Topic = {
   workerPrefix: "room:worker:",
   clientLobby: "room:client?",
   clientPrefix: "room:client:",
+  worker: (userUuid: string, id: string) => `room:worker:${userUuid}:${id}`,
+  client: (userUuid: string, id: string) => `room:client:${userUuid}:${id}`,
 } as const;
 
-/** The shape of a zod issue that `describeIssues` reads (classic and mini alike). */
-interface Issue {
-  code?: string;
-  path: PropertyKey[];
-  message: string;
-  /** `unrecognized_keys`: the keys nobody asked for. */
-  keys?: string[];
-  /** `invalid_key`: why a record key was refused. */
-  issues?: readonly { message: string }[];
+/** Cluster statistics, one shape on the `stats` event and over HTTP (`/api/loopback/stats`). */
+export interface ClusterCounts {
+  drivers: number;
+  workers: number;
+  offered_slots: number;
+  queued: number;
+  running: number;
+  done: number;
+  failed: number;
+  aborted: number;
+  requeued: number;
 }
 
-/** Say which part of a payload failed, for a person to read: `key: reason; other.key: reason`. */
-export function describeIssues(error: { issues: readonly Issue[] }): string {
-  return error.issues
-    .map((issue) => {
-      const where = issue.code === "unrecognized_keys" && issue.keys ? issue.keys.join(", ") : issue.path.map(String).join(".");
-      const why = issue.code === "invalid_key" ? (issue.issues?.[0]?.message ?? issue.message) : issue.message;
-      return `${where || "payload"}: ${why}`;
-    })
-    .join("; ");
-}

@@ -1,14 +1,15 @@
 /**
  * Phoenix frames in both serializer versions. V1 (`vsn=1.0.0` or none) is a
  * JSON object, V2 (`vsn=2.0.0`) a JSON array; a reply goes out in the version
- * its request came in, so each socket remembers its own.
+ * its request came in, so each socket remembers its own. The loopback, the
+ * tests' raw clients and the benchmark all encode and decode frames here.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 
 export type Vsn = "1.0.0" | "2.0.0";
 
 /** Refs are strings in the JS client and may be integers in the Python one. */
-const Ref = z.union([z.string(), z.number()]).nullable();
+const Ref = z.nullable(z.union([z.string(), z.number()]));
 export type Ref = z.infer<typeof Ref>;
 
 export interface Frame {
@@ -23,8 +24,8 @@ const V1Frame = z.object({
   topic: z.string(),
   event: z.string(),
   payload: z.unknown(),
-  ref: Ref.optional(),
-  join_ref: Ref.optional(),
+  ref: z.optional(Ref),
+  join_ref: z.optional(Ref),
 });
 
 const V2Frame = z.tuple([Ref, Ref, z.string(), z.string(), z.unknown()]);
@@ -61,12 +62,7 @@ export function decodeFrame(text: string, vsn: Vsn): Frame {
 
 export function encodeFrame(frame: Frame, vsn: Vsn): string {
   if (vsn === "2.0.0") return JSON.stringify([frame.joinRef, frame.ref, frame.topic, frame.event, frame.payload]);
-  const v1: Record<string, unknown> = {
-    topic: frame.topic,
-    event: frame.event,
-    payload: frame.payload,
-    ref: frame.ref,
-  };
+  const v1: Record<string, unknown> = { topic: frame.topic, event: frame.event, payload: frame.payload, ref: frame.ref };
   if (frame.joinRef !== null) v1.join_ref = frame.joinRef;
   return JSON.stringify(v1);
 }

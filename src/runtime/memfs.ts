@@ -1,5 +1,5 @@
 /** The task's files in Emscripten's in-memory filesystem: written before the run, read back after. */
-import { toBase64 } from "../cluster/encoding.js";
+import { toBase64 } from "../protocol/body.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "./protocol.js";
 

@@ -1,6 +1,6 @@
 /** A task's result in wire form: gzip(JSON) base64 body, base64 stdout/stderr. */
-import { encodeResultBody } from "../cluster/encoding.js";
-import type { ResultContent } from "../cluster/protocol.js";
+import { encodeResultBody } from "../protocol/body.js";
+import type { ResultContent } from "../protocol/cluster.js";
 import type { RunnerError } from "./errors.js";
 import type { LoaderShape, RunnerOutcome } from "./protocol.js";
 import type { ShapeResult } from "./shape-result.js";

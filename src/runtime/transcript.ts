@@ -1,6 +1,6 @@
 /** What a task printed: stdout and stderr text, from the loader's print hooks and from the worker's console. */
 import { strToU8 } from "fflate";
-import { toBase64 } from "../cluster/encoding.js";
+import { toBase64 } from "../protocol/body.js";
 import { describe } from "./errors.js";
 
 /** Past this many characters a stream is cut: a chatty algorithm must not exhaust the worker's memory. */

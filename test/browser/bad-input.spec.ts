@@ -6,17 +6,18 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { WebSocketServer, type WebSocket } from "ws";
-import { decodeResultBody, toBase64 } from "../../dist/cluster/encoding.js";
+import { decodeResultBody, toBase64 } from "../../dist/protocol/body.js";
+import { HttpPath, PhxEvent, WorkerEvent } from "../../dist/protocol/cluster.js";
+import { decodeFrame, encodeFrame, type Ref } from "../../dist/protocol/frame.js";
 import { expect, fixtures, test } from "./support/cluster.js";
 
-type Frame = [string | null, string | null, string, string, any];
-
+/** A bare V2 cluster that acks every frame, records offers and results, and pushes what a test says. */
 async function fakeCluster() {
   const http = createServer((req, res) => {
     res.setHeader("access-control-allow-origin", "*");
     res.setHeader("access-control-allow-headers", "authorization");
-    if (req.url === "/auth/guest") return res.end(JSON.stringify({ token: "guest" }));
-    if (req.url === "/api/user") return res.end(JSON.stringify({ data: { uuid: "u-1", is_guest: true } }));
+    if (req.url === HttpPath.guestToken) return res.end(JSON.stringify({ token: "guest" }));
+    if (req.url === HttpPath.user) return res.end(JSON.stringify({ data: { uuid: "u-1", is_guest: true } }));
     res.end();
   });
   const wss = new WebSocketServer({ server: http });
@@ -24,15 +25,16 @@ async function fakeCluster() {
   const results: any[] = [];
   let socket: WebSocket | null = null;
   let topic = "";
-  let joinRef: string | null = null;
+  let joinRef: Ref = null;
   wss.on("connection", (ws) => {
     socket = ws;
     ws.on("message", (raw) => {
-      const [jr, ref, t, event, payload] = JSON.parse(raw.toString()) as Frame;
-      if (event === "phx_join") [topic, joinRef] = [t, jr];
-      if (event === "input_request") offers.push(payload.tid);
-      if (event === "result") results.push(payload);
-      ws.send(JSON.stringify([jr, ref, t, "phx_reply", { status: "ok", response: {} }]));
+      const frame = decodeFrame(raw.toString(), "2.0.0");
+      const payload = frame.payload as any;
+      if (frame.event === PhxEvent.join) [topic, joinRef] = [frame.topic, frame.joinRef];
+      if (frame.event === WorkerEvent.inputRequest) offers.push(payload.tid);
+      if (frame.event === WorkerEvent.result) results.push(payload);
+      ws.send(encodeFrame({ ...frame, event: PhxEvent.reply, payload: { status: "ok", response: {} } }, "2.0.0"));
     });
   });
   await new Promise<void>((ok) => http.listen(0, "127.0.0.1", ok));
@@ -40,7 +42,7 @@ async function fakeCluster() {
     origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     offers,
     results,
-    push: (event: string, payload: unknown) => socket!.send(JSON.stringify([joinRef, null, topic, event, payload])),
+    push: (event: string, payload: unknown) => socket!.send(encodeFrame({ joinRef, ref: null, topic, event, payload }, "2.0.0")),
     raw: (text: string) => socket!.send(text),
     close: () => new Promise<void>((ok) => { wss.clients.forEach((c) => c.terminate()); wss.close(); http.close(() => ok()); }),
   };
@@ -53,7 +55,7 @@ test("malformed tasks get an error result for their tid, garbage is ignored, and
     await expect.poll(() => fake.offers.length).toBe(1);
 
     // Wrong types: the worker answers this tid with an error naming the field, then offers again.
-    fake.push("input", { tid: fake.offers[0], type: "work", body: { wasm: 123, params: "not a list" } });
+    fake.push(WorkerEvent.input, { tid: fake.offers[0], type: "work", body: { wasm: 123, params: "not a list" } });
     await expect.poll(() => fake.results.length).toBe(1);
     expect(fake.results[0].tid).toBe(fake.offers[0]);
     expect(decodeResultBody(fake.results[0].body).error).toMatch(/malformed task: .*wasm/);
@@ -61,15 +63,15 @@ test("malformed tasks get an error result for their tid, garbage is ignored, and
 
     // Frames nobody can answer: not JSON, no tid, unknown events. Nothing to reply to, nothing breaks.
     fake.raw("{{ not json");
-    fake.push("input", { body: {} });
-    fake.push("abort_task", { nope: true });
-    fake.push("stats", "garbage");
+    fake.push(WorkerEvent.input, { body: {} });
+    fake.push(WorkerEvent.abortTask, { nope: true });
+    fake.push(WorkerEvent.stats, "garbage");
     fake.push("something_new", { x: 1 });
 
     // A good task on the fresh slot still runs.
     const tid = fake.offers[1];
     const [wasm, loader] = await Promise.all(["wasm", "js"].map((ext) => readFile(`${fixtures}/c/build/classic/echo.${ext}`)));
-    fake.push("input", {
+    fake.push(WorkerEvent.input, {
       tid,
       type: "work",
       extra_field_from_a_newer_cluster: true,

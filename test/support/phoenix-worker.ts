@@ -6,8 +6,9 @@
  */
 import { Socket, type Channel } from "phoenix";
 import WebSocket from "ws";
-import { encodeResultBody, toBase64 } from "../../src/cluster/encoding.js";
-import type { Input, ResultContent } from "../../src/cluster/protocol.js";
+import { encodeResultBody, toBase64 } from "../../src/protocol/body.js";
+import { SocketPath, Topic, WorkerEvent, type Input, type ResultContent } from "../../src/protocol/cluster.js";
+import { uuidOf } from "./users.js";
 
 /** Returns the result body's JSON; an `error` entry is also sent as stderr. */
 export type Handler = (input: Input) => ResultContent | Promise<ResultContent>;
@@ -38,23 +39,23 @@ export class PhoenixWorker {
 
   private async connect(): Promise<void> {
     const { origin, token = "worker-token" } = this.options;
-    const user = (await (await fetch(`${origin}/api/user`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { uuid: string } };
-    this.socket = new Socket(`${origin.replace(/^http/, "ws")}/socket`, {
+    const uuid = await uuidOf(origin, token);
+    this.socket = new Socket(`${origin.replace(/^http/, "ws")}${SocketPath.worker.replace(/\/websocket$/, "")}`, {
       transport: WebSocket as never,
       params: { token },
       heartbeatIntervalMs: 5000,
       reconnectAfterMs: () => 60_000,
     });
     this.socket.connect();
-    this.channel = this.socket.channel(`room:worker:${user.data.uuid}:${crypto.randomUUID()}`, {});
-    this.channel.on("input", (input: Input) => void this.run(input));
-    this.channel.on("abort_task", ({ tid }: { tid: string }) => void this.aborts.push(tid));
+    this.channel = this.socket.channel(Topic.worker(uuid, crypto.randomUUID()), {});
+    this.channel.on(WorkerEvent.input, (input: Input) => void this.run(input));
+    this.channel.on(WorkerEvent.abortTask, ({ tid }: { tid: string }) => void this.aborts.push(tid));
     await new Promise<void>((ok, fail) => this.channel.join().receive("ok", () => ok()).receive("error", fail));
     for (let i = 0; i < (this.options.slots ?? 1); i++) this.offer();
   }
 
   offer(): void {
-    this.channel.push("input_request", { tid: crypto.randomUUID() });
+    this.channel.push(WorkerEvent.inputRequest, { tid: crypto.randomUUID() });
   }
 
   private async run(input: Input): Promise<void> {
@@ -66,7 +67,7 @@ export class PhoenixWorker {
   async answer(input: Input): Promise<void> {
     const content = await this.options.handle(input);
     const text = (s: string) => toBase64(new TextEncoder().encode(s));
-    this.channel.push("result", {
+    this.channel.push(WorkerEvent.result, {
       tid: input.tid,
       type: "response",
       body: encodeResultBody(content),

@@ -1,14 +1,17 @@
 /**
- * A bare Phoenix socket for tests: frames exactly as written, in either
- * serializer version, and a way to wait for the frame a test expects.
+ * A bare Phoenix socket for tests, either side (worker or driver): frames
+ * exactly as the test writes them, in either serializer version (the codec of
+ * src/protocol/frame.ts), and a way to wait for the frame a test expects.
  */
 import WebSocket from "ws";
+import { PhxEvent } from "../../src/protocol/cluster.js";
+import { decodeFrame, encodeFrame, type Ref, type Vsn } from "../../src/protocol/frame.js";
 
-export type Vsn = "1.0.0" | "2.0.0";
+export type { Vsn };
 
 export interface Msg {
-  joinRef: string | number | null;
-  ref: string | number | null;
+  joinRef: Ref;
+  ref: Ref;
   topic: string;
   event: string;
   payload: any;
@@ -24,10 +27,7 @@ export class RawSocket {
     readonly vsn: Vsn,
   ) {
     ws.on("message", (data) => {
-      const json = JSON.parse(data.toString());
-      const msg: Msg = Array.isArray(json)
-        ? { joinRef: json[0], ref: json[1], topic: json[2], event: json[3], payload: json[4] }
-        : { joinRef: json.join_ref ?? null, ref: json.ref, topic: json.topic, event: json.event, payload: json.payload };
+      const msg: Msg = decodeFrame(data.toString(), vsn);
       this.received.push(msg);
       const i = this.waiters.findIndex((w) => w.test(msg));
       if (i >= 0) this.waiters.splice(i, 1)[0]!.ok(msg);
@@ -44,10 +44,8 @@ export class RawSocket {
     });
   }
 
-  send(topic: string, event: string, payload: unknown, ref: string | number | null = null, joinRef: string | number | null = null): void {
-    const text =
-      this.vsn === "2.0.0" ? JSON.stringify([joinRef, ref, topic, event, payload]) : JSON.stringify({ topic, event, payload, ref });
-    this.ws.send(text);
+  send(topic: string, event: string, payload: unknown, ref: Ref = null, joinRef: Ref = null): void {
+    this.ws.send(encodeFrame({ joinRef, ref, topic, event, payload }, this.vsn));
   }
 
   /** The first frame (already received or still to come) that passes `test`. */
@@ -68,12 +66,12 @@ export class RawSocket {
   }
 
   reply(ref: string | number): Promise<Msg> {
-    return this.next((m) => m.event === "phx_reply" && m.ref === ref);
+    return this.next((m) => m.event === PhxEvent.reply && m.ref === ref);
   }
 
   /** Send and wait for the reply to it. */
   async call(topic: string, event: string, payload: unknown, ref: string | number): Promise<Msg> {
-    this.send(topic, event, payload, ref, event === "phx_join" ? ref : null);
+    this.send(topic, event, payload, ref, event === PhxEvent.join ? ref : null);
     return this.reply(ref);
   }
 

@@ -3,11 +3,13 @@
 // drops. Real server, real sockets.
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/cluster/encoding.js";
+import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/protocol/body.js";
 import { Client } from "../../src/driver/client.js";
 import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
+import { ClientEvent, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "../../src/protocol/cluster.js";
 import { RawSocket, type Msg } from "../support/raw-socket.js";
+import { uuidOf } from "../support/users.js";
 import { until } from "../support/until.js";
 
 let server: LoopbackServer;
@@ -23,11 +25,11 @@ const body = (params: unknown[]) => ({ wasm: "AA==", loader: "AA==", params });
 
 /** A driver speaking V1 frame by frame, as the Python client does. */
 async function rawDriver(): Promise<{ s: RawSocket; topic: string }> {
-  const s = await RawSocket.open(`${ws}/client_socket/websocket?token=d`, null);
-  const uuid = (await s.call("room:client?", "phx_join", {}, "uuid")).payload.response.uuid;
-  await s.call("room:client?", "phx_leave", {}, "leave");
-  const topic = `room:client:${uuid}:${crypto.randomUUID()}`;
-  await s.call(topic, "phx_join", {}, "join");
+  const s = await RawSocket.open(`${ws}${SocketPath.client}?token=d`, null);
+  const uuid = (await s.call(Topic.clientLobby, PhxEvent.join, {}, "uuid")).payload.response.uuid;
+  await s.call(Topic.clientLobby, PhxEvent.leave, {}, "leave");
+  const topic = Topic.client(uuid, crypto.randomUUID());
+  await s.call(topic, PhxEvent.join, {}, "join");
   return { s, topic };
 }
 
@@ -37,8 +39,8 @@ describe("driver goes away", () => {
     const worker = await PhoenixWorker.start({ origin: server.origin, handle: echo });
     worker.answering = false;
     const { s, topic } = await rawDriver();
-    s.send(topic, "task", { body: body([1]), type: "work", ref: "running" }, "t1");
-    s.send(topic, "task", { body: body([2]), type: "work", ref: "queued" }, "t2");
+    s.send(topic, ClientEvent.task, { body: body([1]), type: "work", ref: "running" }, "t1");
+    s.send(topic, ClientEvent.task, { body: body([2]), type: "work", ref: "queued" }, "t2");
     await until(() => worker.inputs.length === 1 && server.stats().queued === 1);
     s.close();
     await until(() => worker.aborts.length === 1);
@@ -56,12 +58,12 @@ describe("worker goes away", () => {
     const first = await PhoenixWorker.start({ origin: server.origin, handle: echo });
     first.answering = false;
     const { s, topic } = await rawDriver();
-    s.send(topic, "task", { body: body(["x"]), type: "trusted_work", ref: "r" }, "t");
+    s.send(topic, ClientEvent.task, { body: body(["x"]), type: "trusted_work", ref: "r" }, "t");
     await until(() => first.inputs.length === 1);
     first.kill();
     await until(() => server.stats().requeued === 1 && server.stats().queued === 1);
     const second = await PhoenixWorker.start({ origin: server.origin, handle: echo });
-    const result = await s.next((m) => m.event === "result");
+    const result = await s.next((m) => m.event === WorkerEvent.result);
     expect(result.payload).toMatchObject({ ref: "r", type: "response", task_id: expect.any(Number) });
     expect(decodeResultBody(result.payload.body)).toEqual({ data: ["x"] });
     expect(second.inputs).toHaveLength(1);
@@ -72,21 +74,21 @@ describe("worker goes away", () => {
 
   it("a repeated result or one for an unknown tid is ignored (V1 worker, frame by frame)", async () => {
     const { s: driver, topic: driverTopic } = await rawDriver();
-    const w = await RawSocket.open(`${ws}/socket/websocket?token=w`, "1.0.0");
-    const uuid = ((await (await fetch(`${server.origin}/api/user`, { headers: { authorization: "Bearer w" } })).json()) as { data: { uuid: string } }).data.uuid;
-    const topic = `room:worker:${uuid}:${crypto.randomUUID()}`;
-    await w.call(topic, "phx_join", {}, "1");
-    await w.call(topic, "input_request", { tid: "slot-1" }, "2");
-    driver.send(driverTopic, "task", { body: body([7]), type: "work", ref: "once" }, "t");
-    const input = await w.next((m) => m.event === "input");
+    const w = await RawSocket.open(`${ws}${SocketPath.worker}?token=w`, "1.0.0");
+    const uuid = await uuidOf(server.origin, "w");
+    const topic = Topic.worker(uuid, crypto.randomUUID());
+    await w.call(topic, PhxEvent.join, {}, "1");
+    await w.call(topic, WorkerEvent.inputRequest, { tid: "slot-1" }, "2");
+    driver.send(driverTopic, ClientEvent.task, { body: body([7]), type: "work", ref: "once" }, "t");
+    const input = await w.next((m) => m.event === WorkerEvent.input);
     expect(input.payload).toMatchObject({ tid: "slot-1", type: "work", body: { params: [7] } });
     const result = { tid: "slot-1", type: "response", body: encodeResultBody({ data: 7 }), stdout: null, stderr: null };
-    expect((await w.call(topic, "result", result, "3")).payload.response).toEqual({ delivered: true });
-    expect((await w.call(topic, "result", result, "4")).payload.response).toEqual({ delivered: false });
-    expect((await w.call(topic, "result", { ...result, tid: "never-offered" }, "5")).payload.response).toEqual({ delivered: false });
-    await driver.next((m) => m.event === "result");
-    await driver.call("phoenix", "heartbeat", {}, 0);
-    expect(driver.received.filter((m) => m.event === "result")).toHaveLength(0);
+    expect((await w.call(topic, WorkerEvent.result, result, "3")).payload.response).toEqual({ delivered: true });
+    expect((await w.call(topic, WorkerEvent.result, result, "4")).payload.response).toEqual({ delivered: false });
+    expect((await w.call(topic, WorkerEvent.result, { ...result, tid: "never-offered" }, "5")).payload.response).toEqual({ delivered: false });
+    await driver.next((m) => m.event === WorkerEvent.result);
+    await driver.call(PHOENIX_TOPIC, PhxEvent.heartbeat, {}, 0);
+    expect(driver.received.filter((m) => m.event === WorkerEvent.result)).toHaveLength(0);
     w.close();
     driver.close();
   });
@@ -113,10 +115,10 @@ it("answers each of 1,000 tasks exactly once while workers drop at random", asyn
   const workers = await Promise.all([1, 2, 3, 4].map(() => PhoenixWorker.start({ origin: server.origin, slots: 2, handle })));
   const { s, topic } = await rawDriver();
   const total = 1000;
-  for (let i = 0; i < total; i++) s.send(topic, "task", { body: body([i]), type: "work", ref: `r${i}` }, `t${i}`);
+  for (let i = 0; i < total; i++) s.send(topic, ClientEvent.task, { body: body([i]), type: "work", ref: `r${i}` }, `t${i}`);
 
   const results: Msg[] = [];
-  const collect = setInterval(() => results.push(...s.received.splice(0).filter((m) => m.event === "result")), 5);
+  const collect = setInterval(() => results.push(...s.received.splice(0).filter((m) => m.event === WorkerEvent.result)), 5);
   let killed = 0;
   while (results.length < total) {
     await new Promise((r) => setTimeout(r, 25));
@@ -128,10 +130,10 @@ it("answers each of 1,000 tasks exactly once while workers drop at random", asyn
     }
   }
   // Let any stragglers arrive before counting.
-  await s.call("phoenix", "heartbeat", {}, 1);
+  await s.call(PHOENIX_TOPIC, PhxEvent.heartbeat, {}, 1);
   await new Promise((r) => setTimeout(r, 200));
   clearInterval(collect);
-  results.push(...s.received.splice(0).filter((m) => m.event === "result"));
+  results.push(...s.received.splice(0).filter((m) => m.event === WorkerEvent.result));
 
   const refs = results.map((m) => m.payload.ref as string);
   expect(new Set(refs).size).toBe(total);

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "../../src/cluster/encoding.js";
+import { fromBase64, toBase64 } from "../../src/protocol/body.js";
 import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { runPythonDriver } from "../support/python.js";

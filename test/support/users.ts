@@ -1,0 +1,8 @@
+/** The user uuid a token stands for, as a worker or a driver learns it (`GET /api/user`). */
+import { HttpPath, UserResponse } from "../../src/protocol/cluster.js";
+
+export async function uuidOf(origin: string, token: string): Promise<string> {
+  const res = await fetch(`${origin}${HttpPath.user}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`GET ${HttpPath.user} answered ${res.status}`);
+  return UserResponse.parse(await res.json()).data.uuid;
+}
