@@ -59,9 +59,12 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<P
   const dataLink = body.data_link || null;
   // A copy, so transferring it does not empty the cache.
   const dataZip = dataLink ? (await dataLinks.get(dataLink)).slice(0) : null;
-  // The legacy adapter's other fields; its wasm and preload files are rebuilt from the bytes only when a
-  // legacy bundle runs, so no big payload crosses to the worker twice.
-  const { loader: _loader, wasm: _wasm, preload_files: _preload, ...legacyBody } = body;
+  // The legacy adapter's other fields; its wasm, loader and preload files are rebuilt from the bytes only
+  // when a legacy bundle runs, so no big payload crosses to the worker twice. A null or empty
+  // preload_files stays as the cluster sent it: the adapter gets exactly the fields it was sent.
+  const { loader: _loader, wasm: _wasm, preload_files: preload, ...rest } = body;
+  const legacyBody: Record<string, unknown> =
+    "preload_files" in body && Object.keys(preload ?? {}).length === 0 ? { ...rest, preload_files: preload } : rest;
   const wasmKey = await contentKey(wasm);
   const task: RunnerTask = {
     tid: input.tid,

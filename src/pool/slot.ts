@@ -1,9 +1,12 @@
 /**
  * One processing slot: a Web Worker in the sandbox and the Comlink proxy of
- * its Runner. A slot outlives its workers: ending a task by force (abort,
- * deadline, crash) replaces the worker and keeps the slot. A worker runs one
- * algorithm only: what an algorithm leaves in its worker's globals must not
- * reach another algorithm's tasks.
+ * its Runner, and where the slot is in its lifecycle. A slot outlives its
+ * workers: ending a task by force (abort, deadline, crash) replaces the worker
+ * and keeps the slot. A worker runs one algorithm only: what an algorithm
+ * leaves in its worker's globals must not reach another algorithm's tasks.
+ *
+ *   idle ──offer──▶ offered(tid) ──input──▶ running(tid) ──ended──▶ idle
+ *     └──────────────── retire (any state but running) ──────────────▶ retired
  */
 import * as Comlink from "comlink";
 import type { RunnerApi } from "../runtime/protocol.js";
@@ -18,21 +21,28 @@ export type ForcedEnd =
   | { kind: "aborted" }
   | { kind: "lost" };
 
+export type SlotState =
+  | { name: "idle" }
+  /** Offered to the cluster under `tid`; the cluster may send a task for it any time. */
+  | { name: "offered"; tid: string }
+  /** A task runs; `force` ends it at once. */
+  | { name: "running"; tid: string; force: (end: ForcedEnd) => void }
+  | { name: "retired" };
+
 export class Slot {
+  state: SlotState = { name: "idle" };
   worker!: SandboxedWorker;
   runner!: Comlink.Remote<RunnerApi>;
-  /** The tid this slot is offered or running under; null when neither. */
-  tid: string | null = null;
-  running = false;
-  /** Retire after the current task instead of offering again. */
-  retiring = false;
   /** The algorithm the current worker has run (see `prepareTask`); null for a fresh worker. */
   bundle: string | null = null;
-  /** Ends the running task by force; set while a task runs. */
-  force: ((end: ForcedEnd) => void) | null = null;
 
   constructor(private readonly spawn: Spawn) {
     this.start();
+  }
+
+  /** The tid the slot is offered or running under. */
+  get tid(): string | null {
+    return this.state.name === "offered" || this.state.name === "running" ? this.state.tid : null;
   }
 
   /** Replace the worker (the old one may be stuck in an endless loop). */
@@ -41,7 +51,8 @@ export class Slot {
     this.start();
   }
 
-  dispose(): void {
+  retire(): void {
+    this.state = { name: "retired" };
     this.worker.terminate();
   }
 
@@ -51,7 +62,7 @@ export class Slot {
     this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
     const worker = this.worker;
     void worker.crashed.then((message) => {
-      if (this.worker === worker) this.force?.({ kind: "crash", message });
+      if (this.worker === worker && this.state.name === "running") this.state.force({ kind: "crash", message });
     });
   }
 }

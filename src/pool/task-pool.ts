@@ -6,11 +6,11 @@
  * working. Knows nothing about sockets or loaders.
  */
 import * as Comlink from "comlink";
-import { encodeResultBody, toBase64 } from "../protocol/body.js";
 import type { Input, WorkerResult } from "../protocol/cluster.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
-import type { RunnerOutcome } from "../runtime/protocol.js";
+import { conclude, failureResult, type Ending } from "./ending.js";
 import { prepareTask } from "./prepare.js";
 import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 
@@ -30,6 +30,8 @@ export interface TaskEnded {
   /** False when the algorithm failed or the task was ended by force. */
   ok: boolean;
   error: string | null;
+  /** Why it failed (`ErrorCode`), null when it did not. */
+  code: ErrorCode | null;
   /** Whether an answer went to the cluster (not after an abort or a lost connection). */
   answered: boolean;
   shape: string | null;
@@ -40,17 +42,9 @@ export interface PoolEvents extends Record<string, unknown> {
   taskFailed: TaskEnded;
 }
 
-const text = (s: string) => toBase64(new TextEncoder().encode(s));
-
-/** An answer for a task that did not run to its end: the driver must still hear of it. */
-export function failureResult(tid: string, error: string): WorkerResult {
-  return { tid, type: "response", body: encodeResultBody({ error }), stdout: null, stderr: text(`${error}\n`), error };
-}
-
-type Ending = { kind: "done"; outcome: RunnerOutcome } | { kind: "refused"; message: string } | ForcedEnd;
-
 export class TaskPool {
   private slots: Slot[] = [];
+  private target = 0;
   private stopped = false;
   private readonly dataLinks = new DataLinks();
 
@@ -62,47 +56,40 @@ export class TaskPool {
   ) {}
 
   get threads(): number {
-    return this.slots.filter((s) => !s.retiring).length;
+    return this.target;
   }
 
   get running(): number {
-    return this.slots.filter((s) => s.running).length;
+    return this.slots.filter((s) => s.state.name === "running").length;
   }
 
-  /** Grow by fresh slots, or retire slots (free ones at once, busy ones after their task). */
+  /** Grow by fresh slots, or retire slots: idle ones at once, offered and running ones when their task ends. */
   setThreads(count: number): void {
-    while (this.threads < count) {
+    this.target = count;
+    while (this.slots.length < count) {
       const slot = new Slot(this.spawn);
       this.slots.push(slot);
       this.offer(slot);
     }
-    for (const slot of this.slots.filter((s) => !s.retiring).slice(count)) {
-      slot.retiring = true;
-      // An offered slot was promised to the cluster: keep it until its task comes or the channel drops.
-      if (!slot.running && slot.tid === null) this.retire(slot);
-    }
+    // An offered slot was promised to the cluster: it is kept until its task comes or the channel drops.
+    for (const slot of this.slots.filter((s) => s.state.name === "idle")) this.settle(slot);
   }
 
   /** The channel (re)joined: the cluster holds none of our offers, so every free slot offers with a new tid. */
   joined(): void {
-    for (const slot of this.slots) {
-      if (slot.running) continue;
-      slot.tid = null;
-      if (slot.retiring) this.retire(slot);
-      else this.offer(slot);
-    }
+    for (const slot of this.slots) if (slot.state.name !== "running") this.settle(slot, true);
   }
 
   /** The channel dropped: the cluster re-queues what we ran, so stop it without answering. */
   lost(): void {
     for (const slot of this.slots) {
-      if (slot.running) slot.force?.({ kind: "lost" });
-      else slot.tid = null;
+      if (slot.state.name === "running") slot.state.force({ kind: "lost" });
+      else if (slot.state.name === "offered") slot.state = { name: "idle" };
     }
   }
 
   input(input: Input): void {
-    const slot = this.slots.find((s) => s.tid === input.tid && !s.running);
+    const slot = this.offeredAs(input.tid);
     if (!slot) return console.warn(`motivus: a task came for slot ${input.tid}, which this worker does not hold; ignored`);
     void this.run(slot, input);
   }
@@ -111,88 +98,69 @@ export class TaskPool {
   badInput(tid: string | null, reason: string): void {
     console.warn(`motivus: ${reason}`);
     if (!tid) return;
-    this.outbox.sendResult(failureResult(tid, reason));
-    const slot = this.slots.find((s) => s.tid === tid && !s.running);
-    if (slot) this.reoffer(slot);
+    this.outbox.sendResult(failureResult(tid, reason, ErrorCode.refused));
+    const slot = this.offeredAs(tid);
+    if (slot) this.settle(slot, true);
   }
 
   abort(tid: string): void {
-    this.slots.find((s) => s.tid === tid && s.running)?.force?.({ kind: "aborted" });
+    const slot = this.slots.find((s) => s.state.name === "running" && s.state.tid === tid);
+    if (slot?.state.name === "running") slot.state.force({ kind: "aborted" });
   }
 
   /** End everything; the pool is unusable afterwards. */
   stop(): void {
     this.stopped = true;
     for (const slot of this.slots) {
-      slot.force?.({ kind: "lost" });
-      slot.dispose();
+      if (slot.state.name === "running") slot.state.force({ kind: "lost" });
+      slot.retire();
     }
     this.slots = [];
   }
 
+  private offeredAs(tid: string): Slot | undefined {
+    return this.slots.find((s) => s.state.name === "offered" && s.state.tid === tid);
+  }
+
   private offer(slot: Slot): void {
-    if (!this.outbox.joined || slot.running || slot.tid !== null) return;
-    slot.tid = crypto.randomUUID();
-    this.outbox.offer(slot.tid);
+    if (!this.outbox.joined || slot.state.name !== "idle") return;
+    const tid = crypto.randomUUID();
+    slot.state = { name: "offered", tid };
+    this.outbox.offer(tid);
   }
 
-  private reoffer(slot: Slot): void {
-    slot.tid = null;
-    if (slot.retiring) this.retire(slot);
-    else this.offer(slot);
-  }
-
-  private retire(slot: Slot): void {
-    slot.dispose();
-    this.slots = this.slots.filter((s) => s !== slot);
+  /** A slot that is free again: retired when the pool has more than it wants, else offered (afresh when `reoffer`). */
+  private settle(slot: Slot, reoffer = false): void {
+    if (reoffer || slot.state.name === "running") slot.state = { name: "idle" };
+    const active = this.slots.filter((s) => s.state.name !== "retired").length;
+    if (active > this.target && slot.state.name === "idle") {
+      slot.retire();
+      this.slots = this.slots.filter((s) => s !== slot);
+    } else this.offer(slot);
   }
 
   private async run(slot: Slot, input: Input): Promise<void> {
     const { tid } = input;
-    slot.running = true;
     const started = performance.now();
-    const running = this.execute(slot, input);
+    let force!: (end: ForcedEnd) => void;
+    const forced = new Promise<ForcedEnd>((resolve) => (force = resolve));
+    slot.state = { name: "running", tid, force };
+    const running = this.execute(slot, input, forced);
     // Listeners run on the page's main thread: tell them once the task is under way, not before.
     this.events.emit("taskStarted", { tid });
     const ending = await running;
-    slot.running = false;
-    slot.force = null;
     if (this.stopped) return;
     if (ending.kind !== "done" && ending.kind !== "refused") slot.respawn();
 
-    let error: string | null = null;
-    let answer: WorkerResult | null = null;
-    let shape: string | null = null;
-    switch (ending.kind) {
-      case "done":
-        ({ error, shape } = ending.outcome);
-        answer = { tid, type: "response", body: ending.outcome.body, stdout: ending.outcome.stdout, stderr: ending.outcome.stderr, error };
-        break;
-      case "refused":
-        error = ending.message;
-        break;
-      case "deadline":
-        error = `the task ran past its deadline of ${Math.round(this.deadlineMs / 1000)} s and was stopped`;
-        break;
-      case "crash":
-        error = `the algorithm's worker crashed (${ending.message}); it may have run out of memory`;
-        break;
-      case "aborted":
-        error = "aborted by the cluster";
-        break;
-      case "lost":
-        error = "stopped: the connection to the cluster was lost";
-        break;
-    }
-    if (!answer && error && ending.kind !== "aborted" && ending.kind !== "lost") answer = failureResult(tid, error);
-    if (answer && this.outbox.joined) this.outbox.sendResult(answer);
-    const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, answered: !!answer, shape };
-    this.reoffer(slot);
+    const { answer, error, code, shape } = conclude(tid, ending, this.deadlineMs);
+    const answered = answer !== null && this.outbox.joined;
+    if (answered) this.outbox.sendResult(answer);
+    const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, code, answered, shape };
+    this.settle(slot);
     this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
   }
 
-  private async execute(slot: Slot, input: Input): Promise<Ending> {
-    const forced = new Promise<ForcedEnd>((resolve) => (slot.force = resolve));
+  private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const prepared = await Promise.race([prepareTask(input, this.dataLinks), forced]);
@@ -200,7 +168,7 @@ export class TaskPool {
       // Another algorithm ran here before: start from a worker it never touched (warm reuse is per algorithm).
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
       slot.bundle = prepared.bundle;
-      timer = setTimeout(() => slot.force?.({ kind: "deadline" }), this.deadlineMs);
+      timer = setTimeout(() => slot.state.name === "running" && slot.state.force({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
         (outcome): Ending => ({ kind: "done", outcome }),
         (err: Error): Ending => ({ kind: "crash", message: err?.message ?? String(err) }),

@@ -173,8 +173,11 @@ export const RegistryResponse = z.object({
 });
 export type RegistryResponse = z.infer<typeof RegistryResponse>;
 
-/** The decoded result body: `data` plus one base64 entry per result file. */
-export type ResultContent = { data?: unknown; error?: string } & Record<string, unknown>;
+/**
+ * The decoded result body: `data` plus one base64 entry per result file; on failure `error`
+ * and *ours* `error_code` (see protocol/errors.ts).
+ */
+export type ResultContent = { data?: unknown; error?: string; error_code?: number } & Record<string, unknown>;
 
 /** Topics. A channel id is `<user uuid>:<random uuid>`. */
 export const Topic = {

@@ -12,6 +12,7 @@ export function outcomeOf(result: ShapeResult, transcript: Transcript, shape: Lo
   const content: ResultContent = error && result.data == null ? { ...result.files } : { data: result.data, ...result.files };
   if (error) {
     content.error = error.message;
+    content.error_code = error.code;
     transcript.appendErr(`${transcript.stderr && !transcript.stderr.endsWith("\n") ? "\n" : ""}${error.message}\n`);
   }
   return {

@@ -64,22 +64,33 @@ export class PhoenixWorker {
     await this.answer(input);
   }
 
-  async answer(input: Input): Promise<void> {
+  /** Sends the answer to `input` and offers again; resolves with whether the cluster delivered it. */
+  async answer(input: Input): Promise<boolean> {
     const content = await this.options.handle(input);
     const text = (s: string) => toBase64(new TextEncoder().encode(s));
-    this.channel.push(WorkerEvent.result, {
-      tid: input.tid,
-      type: "response",
-      body: encodeResultBody(content),
-      stdout: text(`ran ${input.tid}\n`),
-      stderr: typeof content.error === "string" ? text(content.error) : null,
+    const reply = new Promise<boolean>((ok) => {
+      this.channel
+        .push(WorkerEvent.result, {
+          tid: input.tid,
+          type: "response",
+          body: encodeResultBody(content),
+          stdout: text(`ran ${input.tid}\n`),
+          stderr: typeof content.error === "string" ? text(content.error) : null,
+        })
+        .receive("ok", (response: { delivered?: boolean }) => ok(response?.delivered === true))
+        .receive("error", () => ok(false))
+        .receive("timeout", () => ok(false));
     });
     this.offer();
+    return reply;
   }
 
-  async release(): Promise<void> {
+  /** Answers the held inputs; resolves with whether each answer was delivered. */
+  async release(): Promise<boolean[]> {
     const held = this.held.splice(0);
-    for (const input of held) await this.answer(input);
+    const delivered: boolean[] = [];
+    for (const input of held) delivered.push(await this.answer(input));
+    return delivered;
   }
 
   /** Drop the socket at once, like a closed tab. */
