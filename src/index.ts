@@ -8,7 +8,7 @@ import type { Stats } from "./protocol/cluster.js";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
 import { TaskPool, type PoolEvents } from "./pool/task-pool.js";
-import { SandboxFrame } from "./sandbox/frame.js";
+import { SandboxFrame } from "./sandbox/page/frame.js";
 
 export type WorkerState = "idle" | "connecting" | "running" | "reconnecting" | "stopped" | "error";
 

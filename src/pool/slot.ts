@@ -10,7 +10,7 @@
  */
 import * as Comlink from "comlink";
 import type { RunnerApi } from "../runtime/protocol.js";
-import type { SandboxedWorker } from "../sandbox/frame.js";
+import type { SandboxedWorker } from "../sandbox/page/frame.js";
 
 export type Spawn = () => SandboxedWorker;
 

@@ -6,7 +6,12 @@ import type { ResultContent } from "./cluster.js";
 // portable fallback is far slower and only serves older browsers.
 type NativeBase64 = { toBase64?: () => string };
 type NativeFromBase64 = { fromBase64?: (text: string) => Uint8Array };
-const NodeBuffer = (globalThis as { Buffer?: typeof import("node:buffer").Buffer }).Buffer;
+// Node's Buffer, typed here by the little we use so this file compiles for the worker too.
+interface NodeBufferLike {
+  from(data: ArrayBufferLike, offset: number, length: number): { toString(encoding: "base64"): string };
+  from(text: string, encoding: "base64"): Uint8Array;
+}
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
 
 export function toBase64(bytes: Uint8Array): string {
   const native = (bytes as NativeBase64).toBase64;

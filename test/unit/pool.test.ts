@@ -10,7 +10,7 @@ import { Emitter } from "../../src/events.js";
 import { conclude } from "../../src/pool/ending.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../src/runtime/protocol.js";
-import type { SandboxedWorker } from "../../src/sandbox/frame.js";
+import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
 import { until } from "../support/until.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */

@@ -3,24 +3,34 @@
  * (opaque origin: no cookies, storage or DOM of the host) with a CSP that
  * forbids network, in which every algorithm worker is created.
  */
-import { frameMain } from "./frame-script.js";
-import { SANDBOX_CSP, type FromFrame, type ToFrame } from "./protocol.js";
+import { fromFrame, SANDBOX_CSP, type ToFrame } from "../../protocol/sandbox.js";
+import { frameMain } from "../frame/main.js";
+
+/** A worker the frame has not confirmed by then is counted as crashed, so its slot gets another. */
+const SPAWN_TIMEOUT_MS = 15_000;
 
 export interface SandboxedWorker {
   readonly id: number;
   /** The host's end of the worker's MessagePort (wrap it with Comlink). */
   readonly port: MessagePort;
-  /** Settles when the worker dies of an uncaught error. */
+  /** Settles when the worker dies of an uncaught error, or when the frame could not start it. */
   readonly crashed: Promise<string>;
   terminate(): void;
 }
 
 export class SandboxFrame {
   private nextId = 1;
+  /** Workers not yet confirmed (`spawned`) and alive ones: how to end each as crashed. */
   private crashes = new Map<number, (message: string) => void>();
-  private readonly onMessage = (event: MessageEvent<FromFrame>) => {
+  private pending = new Map<number, ReturnType<typeof setTimeout>>();
+  private readonly onMessage = (event: MessageEvent<unknown>) => {
     if (event.source !== this.iframe.contentWindow) return;
-    if (event.data.kind === "crashed") this.crashes.get(event.data.id)?.(event.data.message);
+    const message = fromFrame(event.data);
+    if (message?.kind === "spawned") this.confirm(message.id);
+    else if (message?.kind === "crashed") {
+      this.confirm(message.id);
+      this.crashes.get(message.id)?.(message.message);
+    }
   };
 
   private constructor(private readonly iframe: HTMLIFrameElement) {
@@ -37,11 +47,11 @@ export class SandboxFrame {
     iframe.srcdoc =
       `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}">` +
       `<script>(${frameMain.toString()})()</script>`;
-    let listen: (event: MessageEvent<FromFrame>) => void = () => {};
+    let listen: (event: MessageEvent<unknown>) => void = () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = new Promise<void>((ok, fail) => {
       listen = (event) => {
-        if (event.source === iframe.contentWindow && event.data?.kind === "ready") ok();
+        if (event.source === iframe.contentWindow && fromFrame(event.data)?.kind === "ready") ok();
       };
       addEventListener("message", listen);
       // A srcdoc frame inherits the host page's CSP: a strict script-src silently blocks our bootstrap.
@@ -75,12 +85,17 @@ export class SandboxFrame {
     const id = this.nextId++;
     const channel = new MessageChannel();
     const crashed = new Promise<string>((ok) => this.crashes.set(id, ok));
+    this.pending.set(
+      id,
+      setTimeout(() => this.crashes.get(id)?.(`the sandbox frame did not start the worker within ${SPAWN_TIMEOUT_MS / 1000} s`), SPAWN_TIMEOUT_MS),
+    );
     this.post({ kind: "spawn", id, port: channel.port2 }, [channel.port2]);
     return {
       id,
       port: channel.port1,
       crashed,
       terminate: () => {
+        this.confirm(id);
         this.crashes.delete(id);
         channel.port1.close();
         this.post({ kind: "terminate", id });
@@ -90,7 +105,14 @@ export class SandboxFrame {
 
   destroy(): void {
     removeEventListener("message", this.onMessage);
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
     this.iframe.remove();
+  }
+
+  private confirm(id: number): void {
+    clearTimeout(this.pending.get(id));
+    this.pending.delete(id);
   }
 
   private post(message: ToFrame, transfer: Transferable[] = []): void {
