@@ -6,7 +6,8 @@ import { gzipSync } from "node:zlib";
 const BUDGETS = {
   "dist/browser/motivus-embed.js": 28 * 1024,
   "dist/browser/motivus-worker.js": 34 * 1024,
-  "dist/browser/runtime.js": 14 * 1024,
+  // The worker runtime, algorithms excluded: every loader shape, legacy adapters included.
+  "dist/browser/runtime.js": 20 * 1024,
 };
 
 let over = 0;
