@@ -21,9 +21,7 @@ export async function runWasmBindgen(
   module: WebAssembly.Module,
 ): Promise<ShapeResult> {
   const glue = shape === LoaderShape.wasmBindgenWeb ? await importWeb(task.loader) : evaluateNoModules(task.loader);
-  // Glue from 0.2.9x on takes `{ module_or_path }` and warns about the positional form; older glue
-  // only knows the positional form and rejects the object.
-  await glue.init(task.loader.includes("module_or_path") ? { module_or_path: module } : module);
+  await initialise(glue.init, module);
 
   const entryName = task.entry ?? "main";
   const entry = findEntry(glue.exports, entryName);
@@ -35,6 +33,56 @@ export async function runWasmBindgen(
     return { data: null, files: {}, error };
   }
   return { data: jsonValue(value, entryName), files: {}, error: null };
+}
+
+/** What glue from 0.2.93 on prints when given the module positionally; the worker only does so for glue that needs it. */
+const positionalWarning = "using deprecated parameters for the initialization function; pass a single object instead";
+
+/** Old glue took our `{ module_or_path }` object for the module itself: nothing was fetched or instantiated. */
+class PositionalOnly extends Error {}
+
+/**
+ * Initialises the glue with the compiled module, told apart by what the glue does with the value, not by
+ * its text (glue up to 0.2.40 also names its positional parameter `module_or_path`). Glue from 0.2.93 on
+ * unwraps `{ module_or_path }`; older glue hands that object as it is to `fetch` (until early 2019: all
+ * but a Module is fetched) or to `WebAssembly.instantiate` (later, up to 0.2.92). While the object form
+ * runs, those two refuse that very object before anything is fetched or instantiated, and the glue is
+ * then given the module positionally, which every release since 0.2.28 accepts.
+ */
+async function initialise(init: Initialiser, module: WebAssembly.Module): Promise<void> {
+  const options = { module_or_path: module };
+  const restore = [refuse(WebAssembly, "instantiate", options), refuse(self, "fetch", options)];
+  try {
+    await init(options);
+    return;
+  } catch (error) {
+    if (!(error instanceof PositionalOnly)) throw error;
+  } finally {
+    for (const undo of restore) undo();
+  }
+  const warn = console.warn;
+  console.warn = (...parts: unknown[]) => {
+    if (parts.length !== 1 || parts[0] !== positionalWarning) warn(...parts);
+  };
+  try {
+    await init(module);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Replaces `owner[name]` with a version that throws PositionalOnly when given `value`; returns the undo. */
+function refuse(owner: object, name: string, value: unknown): () => void {
+  const holder = owner as Record<string, unknown>;
+  const original = holder[name];
+  if (typeof original !== "function") return () => {};
+  holder[name] = function (this: unknown, first: unknown, ...rest: unknown[]) {
+    if (first === value) throw new PositionalOnly();
+    return (original as Callable).call(this, first, ...rest);
+  };
+  return () => {
+    holder[name] = original;
+  };
 }
 
 function evaluateNoModules(source: string): Glue {
@@ -87,17 +135,34 @@ function findEntry(exports: object, name: string): { fn: Callable; owner: unknow
   );
 }
 
-/** The return value as it will be JSON-encoded: undefined → null, typed arrays → plain arrays. */
+/**
+ * The return value in a form JSON carries, nested values too: undefined → null, BigInt → number when exact
+ * else its decimal string, typed arrays (Rust `Vec<u8>`, `Vec<u64>`, …) → lists, Map → object (keys as
+ * strings, as JSON has them), Set → list. Other objects are left to JSON (e.g. a Date's `toJSON`).
+ */
 function jsonValue(value: unknown, entryName: string): unknown {
-  let plain = value === undefined ? null : value;
-  // Rust `Vec<u8>` and friends arrive as typed arrays, which JSON would turn into {"0": …} objects.
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    plain = Array.from(value as unknown as ArrayLike<number | bigint>, Number);
-  }
+  const open = new Set<object>();
+  const plain = (item: unknown): unknown => {
+    if (typeof item === "bigint") return Number.isSafeInteger(Number(item)) ? Number(item) : item.toString();
+    if (item === null || typeof item !== "object") return item === undefined ? null : item;
+    if (ArrayBuffer.isView(item) && !(item instanceof DataView)) return Array.from(item as unknown as ArrayLike<number>, plain);
+    if (open.has(item)) throw new RunnerError(RuntimeErrorCode.badResult, `${entryName}() returned a value that refers to itself`);
+    open.add(item);
+    try {
+      if (Array.isArray(item) || item instanceof Set) return Array.from(item as Iterable<unknown>, plain);
+      if (item instanceof Map) return Object.fromEntries(Array.from(item, ([key, entry]) => [String(key), plain(entry)]));
+      const prototype = Object.getPrototypeOf(item);
+      if (prototype !== Object.prototype && prototype !== null) return item;
+      return Object.fromEntries(Object.entries(item).map(([key, entry]) => [key, plain(entry)]));
+    } finally {
+      open.delete(item);
+    }
+  };
+  const converted = plain(value);
   try {
-    JSON.stringify(plain);
+    JSON.stringify(converted);
   } catch (error) {
     throw new RunnerError(RuntimeErrorCode.badResult, `${entryName}() returned a value that is not JSON-serialisable: ${describe(error)}`);
   }
-  return plain;
+  return converted;
 }
