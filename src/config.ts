@@ -18,6 +18,8 @@ export const WorkerOptions = z.strictObject({
   /** A task running longer is ended and answered with an error. */
   deadlineMs: z._default(count(1, 2 ** 31 - 1), 5 * 60_000),
   heartbeatIntervalMs: z._default(count(1, 25_000), 5_000),
+  /** A task's data package (`data_link`) larger than this is refused. */
+  maxDataLinkBytes: z._default(count(1, 2 ** 32), 256 * 1024 * 1024),
   /** Where the Web Worker runtime script is; default: `runtime.js` beside this library. */
   runtimeUrl: z.optional(z.string()),
   /** Element the hidden sandbox frame is attached to; default `document.body`. */
@@ -32,6 +34,7 @@ export interface ResolvedConfig {
   threads: number;
   deadlineMs: number;
   heartbeatIntervalMs: number;
+  maxDataLinkBytes: number;
   runtimeUrl: string | undefined;
   container: Element | undefined;
 }
@@ -62,6 +65,7 @@ export function resolveConfig(input: WorkerOptions = {}): ResolvedConfig {
     threads: o.threads ?? defaultThreads(),
     deadlineMs: o.deadlineMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
+    maxDataLinkBytes: o.maxDataLinkBytes,
     runtimeUrl: o.runtimeUrl,
     container: o.container,
   };

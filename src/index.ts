@@ -3,6 +3,7 @@
  * Waterbear cluster. `createWorker(options)` gives a controller; nothing
  * connects or computes until `start()` (call it once the visitor agreed).
  */
+import { DataLinks } from "./cache/data-links.js";
 import { ClusterConnection } from "./cluster/connection.js";
 import type { Stats } from "./protocol/cluster.js";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
@@ -103,7 +104,8 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
           stats: (stats) => events.emit("stats", stats.body),
         });
         connection = conn;
-        pool = new TaskPool(() => sandbox.spawn(), conn, events, config.deadlineMs);
+        const dataLinks = new DataLinks({ clusterOrigin: config.httpOrigin, pageOrigin: location.origin, maxBytes: config.maxDataLinkBytes });
+        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, dataLinks });
         pool.setThreads(threads);
         await conn.connect();
       } catch (err) {

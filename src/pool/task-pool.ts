@@ -8,7 +8,7 @@
 import * as Comlink from "comlink";
 import type { Input, WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
-import { DataLinks } from "../cache/data-links.js";
+import type { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
 import { conclude, failureResult, type Ending } from "./ending.js";
 import { prepareTask } from "./prepare.js";
@@ -42,18 +42,27 @@ export interface PoolEvents extends Record<string, unknown> {
   taskFailed: TaskEnded;
 }
 
+export interface PoolOptions {
+  spawn: Spawn;
+  outbox: Outbox;
+  events: Emitter<PoolEvents>;
+  deadlineMs: number;
+  dataLinks: DataLinks;
+}
+
 export class TaskPool {
   private slots: Slot[] = [];
   private target = 0;
   private stopped = false;
-  private readonly dataLinks = new DataLinks();
+  private readonly spawn: Spawn;
+  private readonly outbox: Outbox;
+  private readonly events: Emitter<PoolEvents>;
+  private readonly deadlineMs: number;
+  private readonly dataLinks: DataLinks;
 
-  constructor(
-    private readonly spawn: Spawn,
-    private readonly outbox: Outbox,
-    private readonly events: Emitter<PoolEvents>,
-    private readonly deadlineMs: number,
-  ) {}
+  constructor(options: PoolOptions) {
+    ({ spawn: this.spawn, outbox: this.outbox, events: this.events, deadlineMs: this.deadlineMs, dataLinks: this.dataLinks } = options);
+  }
 
   get threads(): number {
     return this.target;

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/protocol/body.js";
 import type { Input, WorkerResult } from "../../src/protocol/cluster.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
+import { DataLinks } from "../../src/cache/data-links.js";
 import { Emitter } from "../../src/events.js";
 import { conclude } from "../../src/pool/ending.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../src/pool/task-pool.js";
@@ -93,7 +94,8 @@ function setUp(threads = 1, deadlineMs = 60_000) {
   const ended: TaskEnded[] = [];
   events.on("taskFinished", (e) => void ended.push(e));
   events.on("taskFailed", (e) => void ended.push(e));
-  const pool = new TaskPool(spawner.spawn, outbox, events, deadlineMs);
+  const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
+  const pool = new TaskPool({ spawn: spawner.spawn, outbox, events, deadlineMs, dataLinks });
   pool.setThreads(threads);
   return { pool, outbox, spawner, ended };
 }
