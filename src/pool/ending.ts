@@ -21,6 +21,16 @@ export interface Conclusion {
 
 const text = (s: string) => toBase64(new TextEncoder().encode(s));
 
+/** A runner's reply as a plain outcome, or null when it is not one (e.g. a Comlink proxy an algorithm made of it). */
+export function checkOutcome(reply: unknown): RunnerOutcome | null {
+  if (reply === null || typeof reply !== "object") return null;
+  const { body, stdout, stderr, ok, error, errorCode, shape } = reply as Record<string, unknown>;
+  const textOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
+  if (typeof body !== "string" || !textOrNull(stdout) || !textOrNull(stderr) || typeof ok !== "boolean" || !textOrNull(error) || !textOrNull(shape)) return null;
+  if (errorCode != null && (typeof errorCode !== "number" || !Number.isInteger(errorCode))) return null;
+  return { body, stdout, stderr, ok, error, errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"], shape: shape as RunnerOutcome["shape"] };
+}
+
 /** An answer for a task that did not run to its end: the driver must still hear of it. */
 export function failureResult(tid: string, error: string, code: ErrorCode): WorkerResult {
   return { tid, type: "response", body: encodeResultBody({ error, error_code: code }), stdout: null, stderr: text(`${error}\n`), error };

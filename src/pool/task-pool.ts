@@ -10,7 +10,7 @@ import type { Input, WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
 import type { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
-import { conclude, failureResult, type Ending } from "./ending.js";
+import { checkOutcome, conclude, failureResult, type Ending } from "./ending.js";
 import { prepareTask } from "./prepare.js";
 import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 
@@ -179,7 +179,11 @@ export class TaskPool {
       slot.bundle = prepared.bundle;
       timer = setTimeout(() => slot.state.name === "running" && slot.state.force({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
-        (outcome): Ending => ({ kind: "done", outcome }),
+        (reply): Ending => {
+          // The worker also runs the algorithm's code: its reply is input like any other.
+          const outcome = checkOutcome(reply);
+          return outcome ? { kind: "done", outcome } : { kind: "crash", message: "its worker answered something that is not a task outcome" };
+        },
         (err: Error): Ending => ({ kind: "crash", message: err?.message ?? String(err) }),
       );
       return await Promise.race([run, forced]);

@@ -15,7 +15,7 @@ import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
 import { until } from "../support/until.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
-type Script = "ok" | "fails" | "hangs" | "rejects";
+type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage";
 
 interface FakeWorker {
   id: number;
@@ -37,6 +37,9 @@ function fakeSpawner() {
         const script = task.params[0] as Script;
         if (script === "hangs") return new Promise(() => {});
         if (script === "rejects") throw new Error("the port closed");
+        // What an algorithm that patched the runtime could make of the reply.
+        if (script === "proxies") return Comlink.proxy({ body: "x" }) as unknown as RunnerOutcome;
+        if (script === "garbage") return { body: 42, ok: "yes" } as unknown as RunnerOutcome;
         const failed = script === "fails";
         return {
           body: encodeResultBody(failed ? { error: "main() threw: no", error_code: ErrorCode.missingExport } : { data: task.params[1] ?? null }),
@@ -160,6 +163,20 @@ describe("every ending of a task (fake spawner and outbox)", () => {
     pool.input(input(outbox.offers[0]!, ["rejects"]));
     await until(() => ended.length === 1);
     expect(ended[0]).toMatchObject({ code: ErrorCode.crash, answered: true });
+  });
+
+  it("a reply that is not an outcome (a Comlink proxy, a wrong shape) ends the task as a crash, never reaching listeners as it is", async () => {
+    const { pool, outbox, spawner, ended } = setUp();
+    pool.input(input(outbox.offers[0]!, ["proxies"]));
+    await until(() => ended.length === 1);
+    pool.input(input(outbox.offers[1]!, ["garbage"]));
+    await until(() => ended.length === 2);
+    for (const end of ended) {
+      expect(end).toMatchObject({ ok: false, code: ErrorCode.crash, answered: true });
+      expect(typeof end.error).toBe("string");
+      expect(end.error).toMatch(/not a task outcome/);
+    }
+    expect(spawner.workers).toHaveLength(3); // replaced each time
   });
 
   it("aborted: nothing is sent, the worker is replaced, the slot is offered again", async () => {
