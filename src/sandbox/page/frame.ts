@@ -2,6 +2,10 @@
  * The host side of the isolation: a hidden `<iframe sandbox="allow-scripts">`
  * (opaque origin: no cookies, storage or DOM of the host) with a CSP that
  * forbids network, in which every algorithm worker is created.
+ *
+ * Host pages re-render: if the frame is taken out of the document its workers
+ * die with it. Their tasks end as crashes (so their drivers hear of it), and a
+ * new frame is made; spawns wait for it.
  */
 import { fromFrame, SANDBOX_CSP, type ToFrame } from "../../protocol/sandbox.js";
 import { frameMain } from "../frame/main.js";
@@ -13,16 +17,32 @@ export interface SandboxedWorker {
   readonly id: number;
   /** The host's end of the worker's MessagePort (wrap it with Comlink). */
   readonly port: MessagePort;
-  /** Settles when the worker dies of an uncaught error, or when the frame could not start it. */
+  /** Settles when the worker dies of an uncaught error, when the frame could not start it, or when the frame is gone. */
   readonly crashed: Promise<string>;
   terminate(): void;
 }
 
+function makeIframe(): HTMLIFrameElement {
+  const iframe = document.createElement("iframe");
+  iframe.setAttribute("sandbox", "allow-scripts");
+  iframe.setAttribute("aria-hidden", "true");
+  iframe.setAttribute("tabindex", "-1");
+  iframe.style.cssText = "position:absolute;width:0;height:0;border:0;visibility:hidden";
+  iframe.srcdoc =
+    `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}">` + `<script>(${frameMain.toString()})()</script>`;
+  return iframe;
+}
+
 export class SandboxFrame {
   private nextId = 1;
+  private iframe: HTMLIFrameElement;
+  /** Resolves once the current iframe said `ready` and holds the runtime. */
+  private ready: Promise<void>;
   /** Workers not yet confirmed (`spawned`) and alive ones: how to end each as crashed. */
   private crashes = new Map<number, (message: string) => void>();
   private pending = new Map<number, ReturnType<typeof setTimeout>>();
+  private destroyed = false;
+  private readonly watcher: MutationObserver;
   private readonly onMessage = (event: MessageEvent<unknown>) => {
     if (event.source !== this.iframe.contentWindow) return;
     const message = fromFrame(event.data);
@@ -33,20 +53,67 @@ export class SandboxFrame {
     }
   };
 
-  private constructor(private readonly iframe: HTMLIFrameElement) {
+  private constructor(
+    private readonly runtimeSource: string,
+    private readonly container: Element,
+    timeoutMs: number,
+  ) {
     addEventListener("message", this.onMessage);
+    this.iframe = makeIframe();
+    this.ready = this.load(timeoutMs);
+    // One cheap check per batch of DOM changes: is our frame still in the document?
+    this.watcher = new MutationObserver(() => {
+      if (!this.destroyed && !this.iframe.isConnected) this.replace();
+    });
+    this.watcher.observe(document, { childList: true, subtree: true });
   }
 
   /** Create the frame and load the runtime source into it. */
   static async create(runtimeSource: string, container: Element = document.body, timeoutMs = 10_000): Promise<SandboxFrame> {
-    const iframe = document.createElement("iframe");
-    iframe.setAttribute("sandbox", "allow-scripts");
-    iframe.setAttribute("aria-hidden", "true");
-    iframe.setAttribute("tabindex", "-1");
-    iframe.style.cssText = "position:absolute;width:0;height:0;border:0;visibility:hidden";
-    iframe.srcdoc =
-      `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}">` +
-      `<script>(${frameMain.toString()})()</script>`;
+    const frame = new SandboxFrame(runtimeSource, container, timeoutMs);
+    try {
+      await frame.ready;
+    } catch (err) {
+      frame.destroy();
+      throw err;
+    }
+    return frame;
+  }
+
+  spawn(): SandboxedWorker {
+    const id = this.nextId++;
+    const channel = new MessageChannel();
+    const crashed = new Promise<string>((ok) => this.crashes.set(id, ok));
+    this.pending.set(
+      id,
+      setTimeout(() => this.crashes.get(id)?.(`the sandbox frame did not start the worker within ${SPAWN_TIMEOUT_MS / 1000} s`), SPAWN_TIMEOUT_MS),
+    );
+    void this.ready.then(() => this.post({ kind: "spawn", id, port: channel.port2 }, [channel.port2]));
+    return {
+      id,
+      port: channel.port1,
+      crashed,
+      terminate: () => {
+        this.confirm(id);
+        this.crashes.delete(id);
+        channel.port1.close();
+        this.post({ kind: "terminate", id });
+      },
+    };
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.watcher.disconnect();
+    removeEventListener("message", this.onMessage);
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+    this.iframe.remove();
+  }
+
+  /** Appends the current iframe and resolves when it is ready and holds the runtime. */
+  private load(timeoutMs: number): Promise<void> {
+    const iframe = this.iframe;
     let listen: (event: MessageEvent<unknown>) => void = () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ready = new Promise<void>((ok, fail) => {
@@ -65,49 +132,24 @@ export class SandboxFrame {
           ),
         timeoutMs,
       );
-    });
-    container.appendChild(iframe);
-    try {
-      await ready;
-    } catch (err) {
-      iframe.remove();
-      throw err;
-    } finally {
+    }).finally(() => {
       clearTimeout(timer);
       removeEventListener("message", listen);
-    }
-    const frame = new SandboxFrame(iframe);
-    frame.post({ kind: "runtime", source: runtimeSource });
-    return frame;
+    });
+    // A container that left the document with the frame cannot hold the next one.
+    (this.container.isConnected ? this.container : document.body).appendChild(iframe);
+    return ready.then(() => this.post({ kind: "runtime", source: this.runtimeSource }));
   }
 
-  spawn(): SandboxedWorker {
-    const id = this.nextId++;
-    const channel = new MessageChannel();
-    const crashed = new Promise<string>((ok) => this.crashes.set(id, ok));
-    this.pending.set(
-      id,
-      setTimeout(() => this.crashes.get(id)?.(`the sandbox frame did not start the worker within ${SPAWN_TIMEOUT_MS / 1000} s`), SPAWN_TIMEOUT_MS),
-    );
-    this.post({ kind: "spawn", id, port: channel.port2 }, [channel.port2]);
-    return {
-      id,
-      port: channel.port1,
-      crashed,
-      terminate: () => {
-        this.confirm(id);
-        this.crashes.delete(id);
-        channel.port1.close();
-        this.post({ kind: "terminate", id });
-      },
-    };
-  }
-
-  destroy(): void {
-    removeEventListener("message", this.onMessage);
+  /** The frame left the document and took its workers with it: end their tasks, start a new frame. */
+  private replace(): void {
+    for (const crash of this.crashes.values()) crash("the sandbox frame was removed from the page");
+    this.crashes.clear();
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
-    this.iframe.remove();
+    this.iframe = makeIframe();
+    this.ready = this.load(10_000);
+    this.ready.catch(() => {}); // each spawn's own timeout reports a frame that never comes back
   }
 
   private confirm(id: number): void {
