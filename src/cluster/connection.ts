@@ -22,8 +22,14 @@ export interface ConnectionHandlers {
   stats(stats: Stats): void;
 }
 
-/** Reconnect back-off by attempt, stepped like Phoenix's own defaults, then every 10 s. */
-export const reconnectAfterMs = (tries: number): number => [100, 500, 1000, 2000, 5000][tries - 1] ?? 10_000;
+/**
+ * Reconnect back-off by attempt, stepped like Phoenix's own defaults, then every 10 s; each wait is
+ * spread by ±50 % so the workers a cluster restart dropped together do not all return together.
+ */
+export function reconnectAfterMs(tries: number, random: () => number = Math.random): number {
+  const step = [100, 500, 1000, 2000, 5000][tries - 1] ?? 10_000;
+  return Math.round(step * (0.5 + random()));
+}
 
 export class ClusterConnection {
   private socket: Socket | null = null;
@@ -46,8 +52,8 @@ export class ClusterConnection {
     const socket = new Socket(this.config.socketUrl, {
       params: { token },
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-      reconnectAfterMs,
-      rejoinAfterMs: reconnectAfterMs,
+      reconnectAfterMs: (tries: number) => reconnectAfterMs(tries),
+      rejoinAfterMs: (tries: number) => reconnectAfterMs(tries),
     });
     const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), {});
     channel.on(WorkerEvent.input, (payload: unknown) => this.receiveInput(payload));

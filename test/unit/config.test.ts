@@ -34,6 +34,14 @@ it("arguments come first (a string split on whitespace), then params, JSON-encod
   expect(argumentList(null, undefined)).toEqual([]);
 });
 
-it("reconnect back-off grows by attempt and settles at 10 s", () => {
-  expect([1, 2, 3, 4, 5, 6, 50].map(reconnectAfterMs)).toEqual([100, 500, 1000, 2000, 5000, 10_000, 10_000]);
+it("reconnect back-off grows by attempt, settles at 10 s, and is spread by jitter", () => {
+  const middle = () => 0.5;
+  expect([1, 2, 3, 4, 5, 6, 50].map((tries) => reconnectAfterMs(tries, middle))).toEqual([100, 500, 1000, 2000, 5000, 10_000, 10_000]);
+  // Jitter: ±50 % around each step, so workers dropped together come back spread out.
+  expect(reconnectAfterMs(4, () => 0)).toBe(1000);
+  expect(reconnectAfterMs(4, () => 0.999)).toBe(2998);
+  const spread = new Set(Array.from({ length: 50 }, () => reconnectAfterMs(6)));
+  expect(spread.size).toBeGreaterThan(10);
+  expect(Math.min(...spread)).toBeGreaterThanOrEqual(5000);
+  expect(Math.max(...spread)).toBeLessThanOrEqual(15_000);
 });
