@@ -1,5 +1,5 @@
 /**
- * The worker's connection to Waterbear (PROTOCOL.md, worker side): token,
+ * The worker's connection to Waterbear (docs/protocol.md, "Worker socket"): token,
  * user, Phoenix socket (official client: heartbeat, reconnect with back-off,
  * rejoin) and the channel events in and out. Every inbound payload is parsed
  * here; one that fails is reported with its tid (when it has one) so the pool

@@ -1,4 +1,4 @@
-// createWorker's options and the argument order of PROTOCOL.md.
+// createWorker's options and the argument order of docs/protocol.md.
 import { describe, expect, it } from "vitest";
 import { OptionsError, PRODUCTION_CLUSTER, resolveConfig } from "../../src/config.js";
 import { argumentList } from "../../src/pool/prepare.js";
