@@ -20,7 +20,7 @@ function decode(base64: string, what: string): Uint8Array {
   }
 }
 
-/** PROTOCOL.md: `arguments` (a string split on whitespace, or a list), then `params`, JSON-encoded unless strings. */
+/** docs/protocol.md ("Algorithm bundles"): `arguments` (a string split on whitespace, or a list), then `params`, JSON-encoded unless strings. */
 export function argumentList(args: string | string[] | null | undefined, params: unknown[] | null | undefined): string[] {
   const given = typeof args === "string" ? args.split(/\s+/).filter(Boolean) : (args ?? []);
   return [...given, ...(params ?? []).map((p) => (typeof p === "string" ? p : JSON.stringify(p)))];

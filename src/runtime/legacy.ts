@@ -1,21 +1,37 @@
 /**
- * The legacy Motivus adapter: a self-contained worker script that takes the task body as a message,
- * downloads data_link itself with a synchronous XMLHttpRequest and posts back its result. It runs in a
- * nested worker (its own global scope, ended after the task) behind a prelude that serves data_link
- * from the bytes the host already fetched.
+ * The legacy Motivus adapter: a self-contained worker script (as `motivus build` produced it, often
+ * webpack-minified) that takes the task body as a message, downloads data_link itself with a
+ * synchronous XMLHttpRequest and posts back `{body, stdout, stderr}`. It runs in a nested worker (its
+ * own global scope, ended after the task, as the original widget ended its worker after the first
+ * reply) behind a prelude that serves data_link from the bytes the host already fetched.
+ *
+ * In: the task body exactly as the original widget (m0tivus/motivus-wb-floatingtool) posted it: the
+ * body's own fields, `wasm` and `loader` as base64, `preload_files` as a base64 map, plus `buffWasm`,
+ * the wasm bytes.
+ *
+ * Out: the reply's `body` becomes the result content whole. An object body keeps every entry: its
+ * `data` as given (any JSON type: the Rust adapter answers `{data: [...]}`) and every other entry (the
+ * C adapter's `<path>: <base64>` files). A body that is not an object (an old Rust adapter's bare
+ * array, number or string) is the `data`. Without a `data` entry, a numeric `exitCode` beside the body
+ * (our fixture adapter's addition) is the data; otherwise there is no `data`, and a driver doing
+ * `result.get("data", result)` gets the whole body, as it did from the original cluster.
  */
-import { textOf, toBase64 } from "../cluster/encoding.js";
-import { RunnerError } from "./errors.js";
-import { legacyPrelude } from "./legacy-prelude.js";
+import { strFromU8, strToU8 } from "fflate";
+import { fromBase64, toBase64 } from "../protocol/body.js";
+import { describe, RunnerError } from "./errors.js";
+import { LEGACY_NOTE, legacyPrelude } from "./legacy-prelude.js";
 import { RuntimeErrorCode, type RunnerTask } from "./protocol.js";
 import type { ShapeResult } from "./shape-result.js";
 import type { Transcript } from "./transcript.js";
 
-/** What the adapter posts back: files as base64, stdout/stderr as base64, exitCode (newer adapters only). */
+/** What the adapter posts back. */
 interface LegacyReply {
-  body: Record<string, string>;
-  stdout: string | null;
-  stderr: string | null;
+  /** The reply's `body`, as posted (undefined when the key is there without a value). */
+  body: unknown;
+  /** base64 text (also taken: plain text, "", null). */
+  stdout: unknown;
+  stderr: unknown;
+  /** Only our fixture adapter sends one; the published adapters have none. */
   exitCode: number | null;
 }
 
@@ -25,67 +41,116 @@ export async function runLegacy(task: RunnerTask, transcript: Transcript): Promi
   let reply: LegacyReply;
   try {
     reply = await new Promise<LegacyReply>((resolve, reject) => {
+      const failed = (reason: string) =>
+        reject(new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter failed: ${reason}`));
       adapter.onmessage = (event: MessageEvent<unknown>) => {
+        const note = noteOf(event.data);
+        if (note) {
+          if (note.kind === "console") {
+            if (note.stream === "err") transcript.appendErr(note.text);
+            else transcript.appendOut(note.text);
+          } else if (note.kind === "failed") {
+            failed(note.reason);
+          }
+          return;
+        }
         const parsed = parseReply(event.data);
         if (parsed) resolve(parsed);
         else reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}"));
       };
+      // Only what the prelude cannot see reaches here: the script failing to load or parse.
       adapter.onerror = (event) => {
         event.preventDefault();
-        reject(new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter failed: ${event.message || "uncaught error"}`));
+        failed(event.message || "uncaught error");
       };
       adapter.onmessageerror = () =>
         reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
       const dataZip = task.dataZip;
       adapter.postMessage({ dataLink: task.dataLink, dataZip }, dataZip ? [dataZip] : []);
-      adapter.postMessage(legacyBodyOf(task));
+      adapter.postMessage(legacyBodyOf(task), [task.wasm]);
     });
   } finally {
     adapter.terminate();
     URL.revokeObjectURL(script);
   }
 
-  transcript.appendOut(textOf(reply.stdout));
-  transcript.appendErr(textOf(reply.stderr));
-  const files: Record<string, string> = {};
+  transcript.appendOut(streamText(reply.stdout));
+  const stderr = streamText(reply.stderr);
+  transcript.appendErr(stderr);
+  const { data, entries } = contentOf(reply);
   for (const path of task.resultFiles) {
-    const contents = reply.body[path];
-    if (contents !== undefined) files[path] = contents;
-    else transcript.printErr(`result file ${path} is missing: the program did not write it`);
+    if (!(path in entries)) transcript.printErr(`result file ${path} is missing: the program did not write it`);
   }
   const failed = reply.exitCode !== null && reply.exitCode !== 0;
-  const reason = reply.stderr === null ? "" : lastLine(textOf(reply.stderr));
+  const reason = lastLine(stderr);
   return {
-    data: reply.exitCode,
-    files,
+    data,
+    // Every entry of the reply's body, files and anything else, goes into the result as given.
+    files: entries as Record<string, string>,
     error: failed
       ? new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter reported exit code ${reply.exitCode}${reason ? `: ${reason}` : ""}`)
       : null,
   };
 }
 
-/** The body as the adapter expects it: wasm and preload files as base64 again. */
+/**
+ * The message the adapter expects: the task body with `wasm`, `loader` and `preload_files` as base64
+ * again (the pool turned them into bytes), plus `buffWasm`. preload_files that were null or empty
+ * arrive in `legacyBody` as the cluster sent them.
+ */
 function legacyBodyOf(task: RunnerTask): Record<string, unknown> {
+  const wasm = new Uint8Array(task.wasm);
+  const body: Record<string, unknown> = { ...task.legacyBody };
+  body.wasm = toBase64(wasm);
+  if (typeof body.loader !== "string") body.loader = toBase64(strToU8(task.loader));
   const preload = Object.entries(task.preloadFiles);
-  return {
-    ...task.legacyBody,
-    wasm: toBase64(new Uint8Array(task.wasm)),
-    preload_files: preload.length ? Object.fromEntries(preload.map(([path, bytes]) => [path, toBase64(new Uint8Array(bytes))])) : null,
-  };
+  if (preload.length) body.preload_files = Object.fromEntries(preload.map(([path, bytes]) => [path, toBase64(new Uint8Array(bytes))]));
+  body.buffWasm = wasm;
+  return body;
+}
+
+type Note = { kind: "console"; stream: "out" | "err"; text: string } | { kind: "failed"; reason: string };
+
+function noteOf(data: unknown): Note | null {
+  if (data === null || typeof data !== "object" || !(LEGACY_NOTE in data)) return null;
+  const fields = data as Record<string, unknown>;
+  const kind = fields[LEGACY_NOTE];
+  if (kind === "console") return { kind, stream: fields.stream === "err" ? "err" : "out", text: String(fields.text ?? "") };
+  if (kind === "failed") return { kind, reason: String(fields.reason ?? "uncaught error") };
+  return null;
 }
 
 function parseReply(data: unknown): LegacyReply | null {
-  if (data === null || typeof data !== "object") return null;
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("body" in data)) return null;
   const { body, stdout, stderr, exitCode } = data as Record<string, unknown>;
-  if (body === null || typeof body !== "object") return null;
-  const files: Record<string, string> = {};
-  for (const [path, contents] of Object.entries(body)) if (typeof contents === "string") files[path] = contents;
-  return {
-    body: files,
-    stdout: typeof stdout === "string" ? stdout : null,
-    stderr: typeof stderr === "string" ? stderr : null,
-    exitCode: typeof exitCode === "number" ? exitCode : null,
-  };
+  return { body, stdout, stderr, exitCode: typeof exitCode === "number" ? exitCode : null };
+}
+
+/** The reply's body as result content: `data` (absent when undefined) and every other entry. */
+function contentOf(reply: LegacyReply): { data: unknown; entries: Record<string, unknown> } {
+  const { body } = reply;
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return { data: body, entries: {} };
+  const { data, ...entries } = body as Record<string, unknown>;
+  return { data: "data" in body ? data : (reply.exitCode ?? undefined), entries };
+}
+
+/**
+ * stdout/stderr as the adapters send them: base64 of UTF-8 (ours), base64 of Latin-1 (the original C
+ * adapter's `btoa` of its text), plain text (tolerated), "" or null (nothing).
+ */
+function streamText(value: unknown): string {
+  if (typeof value !== "string" || value === "") return value === "" || value == null ? "" : describe(value);
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(value);
+  } catch {
+    return value;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return strFromU8(bytes, true);
+  }
 }
 
 function lastLine(text: string): string {

@@ -170,7 +170,17 @@ test.describe("Emscripten", () => {
     expect(outcome.body.data).toBe(1);
     expect(outcome.error).toContain("exited with status 1");
     expect(outcome.stderr).toContain("kmeans: cannot open input: /input/matrix.txt");
-    expect(outcome.stderr).toContain("result file /output/labels.json is missing");
+    // The cause is said once; after a failure a missing result file is no news.
+    expect(outcome.stderr).not.toContain("result file /output/labels.json is missing");
+    expect(outcome.stderr!.match(/exited with status 1/g)).toHaveLength(1);
+  });
+
+  test("a result file the program never wrote is reported after a clean exit; its directory was made for it", async ({ page, cluster }) => {
+    await open(page, cluster.origin);
+    const outcome = await run(page, { ...c("classic", "echo"), arguments: ["x"], resultFiles: ["/output/args.txt", "/nested/dir/never.txt"] });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(outcome.files["/output/args.txt"]).toBe("x\n");
+    expect(outcome.stderr).toContain("result file /nested/dir/never.txt is missing: Error: the program did not write it");
   });
 
   test("a preload file that cannot be written fails the task before main runs", async ({ page, cluster }) => {
@@ -231,9 +241,12 @@ test.describe("Emscripten", () => {
     expect(extra).toMatchObject({ ok: false, errorCode: code.badDataPackage });
     expect(extra.error).toContain("exactly one .data file, but it holds datapkg.data, notes.txt");
 
-    const missing = await run(page, c("classic", "datapkg"));
+    const missing = await run(page, { ...c("classic", "datapkg"), resultFiles: ["/output/greeting.txt"] });
     expect(missing).toMatchObject({ ok: false, errorCode: code.badDataPackage });
     expect(missing.error).toContain("needs its data package");
+    // The cause, once, and not a line per result file before it.
+    expect(missing.stderr).not.toContain("no filesystem");
+    expect(missing.stderr!.match(/needs its data package/g)).toHaveLength(1);
 
     expect((await run(page, { ...c("classic", "datapkg"), dataZip: "/fixtures/c/build/classic/datapkg.data.zip" })).ok).toBe(true);
   });
