@@ -5,7 +5,7 @@
 import { encodeResultBody, toBase64 } from "../protocol/body.js";
 import type { WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
-import type { RunnerOutcome } from "../runtime/protocol.js";
+import type { RunnerOutcome } from "../protocol/runner.js";
 import type { ForcedEnd } from "./slot.js";
 
 export type Ending = { kind: "done"; outcome: RunnerOutcome } | { kind: "refused"; message: string } | ForcedEnd;

@@ -1,12 +1,14 @@
 /**
  * Turn a task from the cluster into what a runner needs: bytes instead of
  * base64, the data package fetched, arguments in their final order, and the
- * wasm's content hash (the key of the worker's compiled-module cache).
+ * algorithm's content key. A worker that already runs this algorithm gets the
+ * key alone: nothing of the bundle is decoded, hashed or copied for it again.
  */
 import { fromBase64 } from "../protocol/body.js";
 import type { Input } from "../protocol/cluster.js";
 import type { DataLinks } from "../cache/data-links.js";
-import type { RunnerTask } from "../runtime/protocol.js";
+import type { BundleRef, RunnerTask } from "../protocol/runner.js";
+import type { BundleKeys } from "./bundle-keys.js";
 
 export class TaskRefused extends Error {
   override name = "TaskRefused";
@@ -26,32 +28,30 @@ export function argumentList(args: string | string[] | null | undefined, params:
   return [...given, ...(params ?? []).map((p) => (typeof p === "string" ? p : JSON.stringify(p)))];
 }
 
-export async function contentKey(bytes: Uint8Array): Promise<string> {
-  if (globalThis.crypto?.subtle) {
-    const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  // crypto.subtle exists only in secure contexts; a plain-http page still gets a stable key.
-  let h = 0xcbf29ce484222325n;
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return `fnv-${bytes.length}-${h.toString(16)}`;
-}
-
 export interface PreparedTask {
   task: RunnerTask;
   transfer: ArrayBuffer[];
-  /** Which algorithm this is (wasm and loader hashes): a worker only ever runs one. */
+  /** Which algorithm this is (wasm and loader keys): a worker only ever runs one. */
   bundle: string;
 }
 
-export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<PreparedTask> {
+export interface PrepareContext {
+  dataLinks: DataLinks;
+  keys: BundleKeys;
+  /** The algorithm the slot's worker already holds, if any. */
+  warm: string | null;
+}
+
+export async function prepareTask(input: Input, { dataLinks, keys, warm }: PrepareContext): Promise<PreparedTask> {
   const { body } = input;
   if (body.run_type && body.run_type !== "wasm") throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
   if (!body.wasm) throw new TaskRefused("the task has no wasm");
   if (!body.loader) throw new TaskRefused("the task has no loader");
-  const wasm = decode(body.wasm, "wasm");
-  const loaderBytes = decode(body.loader, "loader");
-  const loader = new TextDecoder().decode(loaderBytes);
+  const { wasm: wasm64, loader: loader64 } = body;
+  const [wasmKey, loaderKey] = await Promise.all([keys.of(wasm64, () => decode(wasm64, "wasm")), keys.of(loader64, () => decode(loader64, "loader"))]);
+  const key = `${wasmKey}/${loaderKey}`;
+  const bundle: BundleRef =
+    key === warm ? { key, wasm: null, loader: null } : { key, wasm: decode(wasm64, "wasm").buffer as ArrayBuffer, loader: new TextDecoder().decode(decode(loader64, "loader")) };
   const preloadFiles: Record<string, ArrayBuffer> = {};
   for (const [path, contents] of Object.entries(body.preload_files ?? {})) {
     preloadFiles[path] = decode(contents, `preload file ${path}`).buffer as ArrayBuffer;
@@ -65,12 +65,9 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<P
   const { loader: _loader, wasm: _wasm, preload_files: preload, ...rest } = body;
   const legacyBody: Record<string, unknown> =
     "preload_files" in body && Object.keys(preload ?? {}).length === 0 ? { ...rest, preload_files: preload } : rest;
-  const wasmKey = await contentKey(wasm);
   const task: RunnerTask = {
     tid: input.tid,
-    wasm: wasm.buffer as ArrayBuffer,
-    wasmKey,
-    loader,
+    bundle,
     dataZip,
     dataLink,
     args: argumentList(body.arguments, body.params),
@@ -80,6 +77,6 @@ export async function prepareTask(input: Input, dataLinks: DataLinks): Promise<P
     entry: body.entry ?? null,
     legacyBody,
   };
-  const transfer = [task.wasm, ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];
-  return { task, transfer, bundle: `${wasmKey}/${await contentKey(loaderBytes)}` };
+  const transfer = [...(bundle.wasm ? [bundle.wasm] : []), ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];
+  return { task, transfer, bundle: key };
 }

@@ -9,7 +9,7 @@
  *     └──────────────── retire (any state but running) ──────────────▶ retired
  */
 import * as Comlink from "comlink";
-import type { RunnerApi } from "../runtime/protocol.js";
+import type { RunnerApi } from "../protocol/runner.js";
 import type { SandboxedWorker } from "../sandbox/page/frame.js";
 
 export type Spawn = () => SandboxedWorker;

@@ -11,6 +11,7 @@ import { ErrorCode } from "../protocol/errors.js";
 import type { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
 import { checkOutcome, conclude, failureResult, type Ending } from "./ending.js";
+import { BundleKeys } from "./bundle-keys.js";
 import { prepareTask } from "./prepare.js";
 import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 
@@ -59,6 +60,7 @@ export class TaskPool {
   private readonly events: Emitter<PoolEvents>;
   private readonly deadlineMs: number;
   private readonly dataLinks: DataLinks;
+  private readonly keys = new BundleKeys();
 
   constructor(options: PoolOptions) {
     ({ spawn: this.spawn, outbox: this.outbox, events: this.events, deadlineMs: this.deadlineMs, dataLinks: this.dataLinks } = options);
@@ -172,7 +174,7 @@ export class TaskPool {
   private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const prepared = await Promise.race([prepareTask(input, this.dataLinks), forced]);
+      const prepared = await Promise.race([prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle }), forced]);
       if ("kind" in prepared) return prepared;
       // Another algorithm ran here before: start from a worker it never touched (warm reuse is per algorithm).
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();

@@ -1,7 +1,7 @@
 /** The `.data.zip` behind `data_link`: a zip holding the single `.data` file of Emscripten's `--preload-file`. */
 import { unzipSync } from "fflate";
 import { RunnerError, describe } from "./errors.js";
-import { RuntimeErrorCode } from "./protocol.js";
+import { RuntimeErrorCode } from "../protocol/runner.js";
 
 export function unpackDataPackage(zip: ArrayBuffer): Uint8Array {
   let entries: Record<string, Uint8Array>;

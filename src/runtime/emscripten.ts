@@ -6,8 +6,9 @@
 import { unpackDataPackage } from "./data-package.js";
 import { RunnerError, asRunnerError, describe, isExitStatus } from "./errors.js";
 import { makeResultDirs, readFiles, writeFiles, type EmscriptenFS } from "./memfs.js";
-import { LoaderShape, RuntimeErrorCode, type RunnerTask } from "./protocol.js";
+import { LoaderShape, RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
+import type { WorkerTask } from "./task.js";
 import { compileLoader } from "./loader-cache.js";
 import { exportNameOf, exportsCallMain } from "./shape.js";
 import type { Transcript } from "./transcript.js";
@@ -37,7 +38,7 @@ type Factory = (config: ModuleConfig) => unknown;
 
 export async function runEmscripten(
   shape: typeof LoaderShape.emscriptenClassic | typeof LoaderShape.emscriptenModularize,
-  task: RunnerTask,
+  task: WorkerTask,
   module: WebAssembly.Module,
   transcript: Transcript,
 ): Promise<ShapeResult> {

@@ -1,5 +1,5 @@
 /** The runtime's one error type: a message for people plus a numeric code for the host (as fflate does). */
-import { RuntimeErrorCode } from "./protocol.js";
+import { RuntimeErrorCode } from "../protocol/runner.js";
 
 export class RunnerError extends Error {
   override readonly name = "RunnerError";

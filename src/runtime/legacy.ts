@@ -20,8 +20,9 @@ import { strFromU8, strToU8 } from "fflate";
 import { fromBase64, toBase64 } from "../protocol/body.js";
 import { describe, RunnerError } from "./errors.js";
 import { LEGACY_NOTE, legacyPrelude } from "./legacy-prelude.js";
-import { RuntimeErrorCode, type RunnerTask } from "./protocol.js";
+import { RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
+import type { WorkerTask } from "./task.js";
 import type { Transcript } from "./transcript.js";
 
 /** What the adapter posts back. */
@@ -35,9 +36,10 @@ interface LegacyReply {
   exitCode: number | null;
 }
 
-export async function runLegacy(task: RunnerTask, transcript: Transcript): Promise<ShapeResult> {
+/** `NestedWorker`: the runtime's own Worker constructor (not the one algorithms see, whose workers end with their task). */
+export async function runLegacy(task: WorkerTask, transcript: Transcript, NestedWorker: typeof Worker): Promise<ShapeResult> {
   const script = URL.createObjectURL(new Blob([legacyPrelude, "\n", task.loader], { type: "text/javascript" }));
-  const adapter = new Worker(script);
+  const adapter = new NestedWorker(script);
   let reply: LegacyReply;
   try {
     reply = await new Promise<LegacyReply>((resolve, reject) => {
@@ -67,7 +69,8 @@ export async function runLegacy(task: RunnerTask, transcript: Transcript): Promi
         reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
       const dataZip = task.dataZip;
       adapter.postMessage({ dataLink: task.dataLink, dataZip }, dataZip ? [dataZip] : []);
-      adapter.postMessage(legacyBodyOf(task), [task.wasm]);
+      const body = legacyBodyOf(task);
+      adapter.postMessage(body, [(body.buffWasm as Uint8Array).buffer]);
     });
   } finally {
     adapter.terminate();
@@ -98,8 +101,9 @@ export async function runLegacy(task: RunnerTask, transcript: Transcript): Promi
  * again (the pool turned them into bytes), plus `buffWasm`. preload_files that were null or empty
  * arrive in `legacyBody` as the cluster sent them.
  */
-function legacyBodyOf(task: RunnerTask): Record<string, unknown> {
-  const wasm = new Uint8Array(task.wasm);
+function legacyBodyOf(task: WorkerTask): Record<string, unknown> {
+  // A copy to transfer: the runner keeps the wasm for this algorithm's next tasks.
+  const wasm = new Uint8Array(task.wasm.slice(0));
   const body: Record<string, unknown> = { ...task.legacyBody };
   body.wasm = toBase64(wasm);
   if (typeof body.loader !== "string") body.loader = toBase64(strToU8(task.loader));

@@ -1,7 +1,7 @@
 /** The task's files in Emscripten's in-memory filesystem: written before the run, read back after. */
 import { toBase64 } from "../protocol/body.js";
 import { RunnerError, describe } from "./errors.js";
-import { RuntimeErrorCode } from "./protocol.js";
+import { RuntimeErrorCode } from "../protocol/runner.js";
 
 /** The part of Emscripten's `FS` we use (exported with `EXPORTED_RUNTIME_METHODS=FS`). */
 export interface EmscriptenFS {

@@ -2,7 +2,7 @@
 import { encodeResultBody } from "../protocol/body.js";
 import type { ResultContent } from "../protocol/cluster.js";
 import type { RunnerError } from "./errors.js";
-import type { LoaderShape, RunnerOutcome } from "./protocol.js";
+import type { LoaderShape, RunnerOutcome } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
 import type { Transcript } from "./transcript.js";
 

@@ -1,17 +1,22 @@
-/** The Comlink-exposed runner of one worker: one task at a time, never throws, compiled modules cached. */
+/**
+ * The Comlink-exposed runner of one worker: one task at a time, never throws. It keeps the
+ * algorithms it ran (bytes, loader, compiled module) so a warm task needs only its bundle's key, and
+ * ends whatever an algorithm left running (nested workers, timers) when its task ends.
+ */
 import { runEmscripten } from "./emscripten.js";
 import { RunnerError, asRunnerError } from "./errors.js";
 import { runLegacy } from "./legacy.js";
-import { ModuleCache } from "./module-cache.js";
+import { Bundles } from "./bundles.js";
+import type { Leftovers } from "./leftovers.js";
 import { failureOf, outcomeOf } from "./outcome.js";
-import { LoaderShape, RuntimeErrorCode, type RunnerApi, type RunnerOutcome, type RunnerTask } from "./protocol.js";
+import { LoaderShape, RuntimeErrorCode, type RunnerApi, type RunnerOutcome, type RunnerTask } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
-import { detectShape } from "./shape.js";
 import { Transcript, captureConsole } from "./transcript.js";
+import type { WorkerTask } from "./task.js";
 import { runWasmBindgen } from "./wasm-bindgen.js";
 
 export class Runner implements RunnerApi {
-  private readonly modules = new ModuleCache(8);
+  private readonly bundles = new Bundles(8);
   private queue: Promise<unknown> = Promise.resolve();
   private interrupt: ((reason: RunnerError) => void) | null = null;
 
@@ -21,8 +26,10 @@ export class Runner implements RunnerApi {
     return outcome;
   }
 
+  constructor(private readonly leftovers: Leftovers) {}
+
   cachedModules(): number {
-    return this.modules.size;
+    return this.bundles.compiled;
   }
 
   /**
@@ -35,11 +42,14 @@ export class Runner implements RunnerApi {
     return true;
   }
 
-  private async runOne(task: RunnerTask): Promise<RunnerOutcome> {
+  private async runOne({ bundle: ref, ...rest }: RunnerTask): Promise<RunnerOutcome> {
     const transcript = new Transcript();
     const restoreConsole = captureConsole(transcript);
-    const shape = detectShape(task.loader);
+    let shape: LoaderShape | null = null;
     try {
+      const bundle = this.bundles.resolve(ref);
+      const task: WorkerTask = { ...rest, wasm: bundle.wasm, loader: bundle.loader };
+      shape = bundle.shape;
       if (!shape) {
         throw new RunnerError(
           RuntimeErrorCode.unknownLoader,
@@ -49,10 +59,13 @@ export class Runner implements RunnerApi {
       const interrupted = new Promise<never>((_, reject) => {
         this.interrupt = reject;
       });
-      const running = this.dispatch(shape, task, transcript);
+      const running = this.dispatch(shape, bundle.key, task, transcript);
       running.catch(() => {}); // an interrupted run may still reject later; that is not news
-      return outcomeOf(await Promise.race([running, interrupted]), transcript, shape);
+      const result = await Promise.race([running, interrupted]);
+      this.sweep(transcript);
+      return outcomeOf(result, transcript, shape);
     } catch (error) {
+      this.sweep(transcript);
       return failureOf(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed: "), transcript, shape);
     } finally {
       this.interrupt = null;
@@ -60,16 +73,22 @@ export class Runner implements RunnerApi {
     }
   }
 
-  private async dispatch(shape: LoaderShape, task: RunnerTask, transcript: Transcript): Promise<ShapeResult> {
+  /** Nothing the algorithm started outlives its task. */
+  private sweep(transcript: Transcript): void {
+    const workers = this.leftovers.sweep();
+    if (workers) transcript.printErr(`the algorithm left ${workers} nested worker(s) running after its task; they were stopped`);
+  }
+
+  private async dispatch(shape: LoaderShape, key: string, task: WorkerTask, transcript: Transcript): Promise<ShapeResult> {
     switch (shape) {
       case LoaderShape.legacy:
-        return runLegacy(task, transcript);
+        return runLegacy(task, transcript, this.leftovers.Worker);
       case LoaderShape.emscriptenClassic:
       case LoaderShape.emscriptenModularize:
-        return runEmscripten(shape, task, await this.modules.compile(task.wasmKey, task.wasm), transcript);
+        return runEmscripten(shape, task, await this.bundles.compile(key), transcript);
       case LoaderShape.wasmBindgenNoModules:
       case LoaderShape.wasmBindgenWeb:
-        return runWasmBindgen(shape, task, await this.modules.compile(task.wasmKey, task.wasm));
+        return runWasmBindgen(shape, task, await this.bundles.compile(key));
     }
   }
 }

@@ -1,5 +1,5 @@
 /** Which kind of loader a task brought, read from the loader's source (nothing is evaluated). */
-import { LoaderShape } from "./protocol.js";
+import { LoaderShape } from "../protocol/runner.js";
 
 // The legacy adapter is a whole worker script: it installs `onmessage` and reads the task body's own
 // fields. It is often webpack-minified (`...}onmessage=function(e){...`, `,self.onmessage=`, all inside

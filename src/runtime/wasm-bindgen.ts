@@ -4,8 +4,9 @@
  */
 import { compileLoader } from "./loader-cache.js";
 import { RunnerError, describe } from "./errors.js";
-import { LoaderShape, RuntimeErrorCode, type RunnerTask } from "./protocol.js";
+import { LoaderShape, RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
+import type { WorkerTask } from "./task.js";
 
 type Initialiser = (input: unknown) => Promise<unknown>;
 
@@ -17,7 +18,7 @@ interface Glue {
 
 export async function runWasmBindgen(
   shape: typeof LoaderShape.wasmBindgenNoModules | typeof LoaderShape.wasmBindgenWeb,
-  task: RunnerTask,
+  task: WorkerTask,
   module: WebAssembly.Module,
 ): Promise<ShapeResult> {
   const glue = shape === LoaderShape.wasmBindgenWeb ? await importWeb(task.loader) : evaluateNoModules(task.loader);

@@ -5,10 +5,12 @@
  */
 import * as Comlink from "comlink";
 import { isExitStatus } from "./errors.js";
-import type { RunnerApi } from "./protocol.js";
+import type { RunnerApi } from "../protocol/runner.js";
+import { Leftovers, type Scope } from "./leftovers.js";
 import { Runner } from "./runner.js";
 
-const runner = new Runner();
+// Before any algorithm code runs: what it starts is tracked, and ended with its task.
+const runner = new Runner(new Leftovers(self as unknown as Scope));
 
 // An error no code caught fails the current task instead of leaving it waiting for its deadline.
 self.addEventListener("error", (event) => {

