@@ -390,3 +390,30 @@ test("every shape runs one after another in one worker of the sandbox frame", as
   expect(crash.ok).toBe(false);
   expect((await run(page, kmeansTask(c("modularize", "kmeans")))).files["/output/labels.json"]).toBe(labels);
 });
+
+test("nested workers and timers an algorithm leaves behind end with its task", async ({ page, cluster }) => {
+  await open(page, cluster.origin);
+  // A hostile algorithm: a nested worker that spins and reports every 10 ms, and an interval of its own,
+  // both still running when main() has answered. The counters live in the worker's globals, which the
+  // same algorithm's next task (warm, same worker) can read.
+  const loaderText = `let wasm_bindgen = Object.assign(async function __wbg_init() {}, {
+    main() {
+      self.beats = 0; self.ticks = 0;
+      const spin = "let t = Date.now(); for (;;) if (Date.now() - t > 10) { postMessage(1); t = Date.now(); }";
+      const spinner = new Worker(URL.createObjectURL(new Blob([spin])));
+      spinner.onmessage = () => self.beats++;
+      setInterval(() => self.ticks++, 10);
+      return new Promise((done) => setTimeout(() => done([self.beats > 0, self.ticks > 0]), 300));
+    },
+    async count() {
+      const before = [self.beats, self.ticks];
+      await new Promise((wait) => setTimeout(wait, 300));
+      return [self.beats - before[0], self.ticks - before[1]];
+    },
+  });`;
+  const left = await run(page, { ...noModules, loaderText });
+  expect(left).toMatchObject({ ok: true, body: { data: [true, true] } }); // both were running
+  expect(left.stderr).toContain("the algorithm left 1 nested worker(s) running after its task; they were stopped");
+  const counted = await run(page, { ...noModules, loaderText, entry: "count" });
+  expect(counted.body.data).toEqual([0, 0]);
+});
