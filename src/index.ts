@@ -119,4 +119,4 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
 
 export { OptionsError, type WorkerOptions } from "./config.js";
 export type { TaskEnded, TaskStarted } from "./pool/task-pool.js";
-export { LoaderShape } from "./runtime/protocol.js";
+export { LoaderShape } from "./protocol/runner.js";
