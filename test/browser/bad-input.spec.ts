@@ -2,51 +2,11 @@
 // wrong types, a missing tid. The cluster here is a bare Phoenix V2 endpoint
 // written for the test (the cluster is outside the code under test); the
 // worker is the real demo page and library.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
-import { WebSocketServer, type WebSocket } from "ws";
 import { decodeResultBody, toBase64 } from "../../dist/protocol/body.js";
-import { HttpPath, PhxEvent, WorkerEvent } from "../../dist/protocol/cluster.js";
-import { decodeFrame, encodeFrame, type Ref } from "../../dist/protocol/frame.js";
+import { WorkerEvent } from "../../dist/protocol/cluster.js";
 import { expect, fixtures, test } from "./support/cluster.js";
-
-/** A bare V2 cluster that acks every frame, records offers and results, and pushes what a test says. */
-async function fakeCluster() {
-  const http = createServer((req, res) => {
-    res.setHeader("access-control-allow-origin", "*");
-    res.setHeader("access-control-allow-headers", "authorization");
-    if (req.url === HttpPath.guestToken) return res.end(JSON.stringify({ token: "guest" }));
-    if (req.url === HttpPath.user) return res.end(JSON.stringify({ data: { uuid: "u-1", is_guest: true } }));
-    res.end();
-  });
-  const wss = new WebSocketServer({ server: http });
-  const offers: string[] = [];
-  const results: any[] = [];
-  let socket: WebSocket | null = null;
-  let topic = "";
-  let joinRef: Ref = null;
-  wss.on("connection", (ws) => {
-    socket = ws;
-    ws.on("message", (raw) => {
-      const frame = decodeFrame(raw.toString(), "2.0.0");
-      const payload = frame.payload as any;
-      if (frame.event === PhxEvent.join) [topic, joinRef] = [frame.topic, frame.joinRef];
-      if (frame.event === WorkerEvent.inputRequest) offers.push(payload.tid);
-      if (frame.event === WorkerEvent.result) results.push(payload);
-      ws.send(encodeFrame({ ...frame, event: PhxEvent.reply, payload: { status: "ok", response: {} } }, "2.0.0"));
-    });
-  });
-  await new Promise<void>((ok) => http.listen(0, "127.0.0.1", ok));
-  return {
-    origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-    offers,
-    results,
-    push: (event: string, payload: unknown) => socket!.send(encodeFrame({ joinRef, ref: null, topic, event, payload }, "2.0.0")),
-    raw: (text: string) => socket!.send(text),
-    close: () => new Promise<void>((ok) => { wss.clients.forEach((c) => c.terminate()); wss.close(); http.close(() => ok()); }),
-  };
-}
+import { fakeCluster } from "./support/fake-cluster.js";
 
 test("malformed tasks get an error result for their tid, garbage is ignored, and the worker keeps working", async ({ page, cluster }) => {
   const fake = await fakeCluster();
