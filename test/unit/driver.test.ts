@@ -73,6 +73,15 @@ describe("TypeScript driver", () => {
     await client.close();
   });
 
+  it("takes ALGORITHM_REPO_HOST as the Python client does (host:port) or as an origin", async () => {
+    for (const registry of [new URL(server.origin).host, server.origin]) {
+      const client = await Client.connect({ uri: server.driverUri, token: "driver", logDir: null, registry });
+      const result = (await client.selectTask(client.callAsync({ algorithm: "adder", algorithm_version: "1.2.3", params: [1, 1] }))) as { sum: number };
+      expect(result.sum, registry).toBe(2);
+      await client.close();
+    }
+  });
+
   it("names the bad key of an invalid task definition", async () => {
     const client = await connect();
     await expect(client.selectTask(client.callAsync({ ...inline, algoritm: "kmeans" } as never))).rejects.toThrow(TaskDefinitionError);
