@@ -179,6 +179,36 @@ test.describe("every wasm-bindgen release runs in the worker", () => {
   });
 });
 
+// The Rust k-means fixture (test/fixtures/rust/README.md): rustc 1.63 + wasm-bindgen 0.2.83, built from source.
+// Besides main() it exports results JSON cannot carry: u64 (a BigInt in 0.2.83 glue), Vec<u32> (a Uint32Array)
+// and Vec<i64> (a BigInt64Array). The values are those test/fixtures/rust/verify.mjs pins for the docs' data.
+const kmeansData = [
+  [-2.7825343, -1.7604825, -5.5550113, -2.9752946, -2.7874138],
+  [-2.9847919, -3.8209332, -2.1531757, -2.2710119, -2.3582877],
+  [-3.010932, -2.2366132, -2.8048492, -1.2632331, -4.5755581],
+  [-2.8432186, -1.0383805, -2.2022826, -2.7435962, -2.0013399],
+  [-2.6638082, -3.5520086, -1.3684702, -2.1562444, -1.3186447],
+  [1.7409171, 1.9687576, 4.7162628, 4.5743537, 3.7905611],
+  [3.2932369, 2.85087, 2.5580937, 2.0437325, 4.2192562],
+  [2.5843321, 2.8329818, 2.1329531, 3.2562319, 2.4878733],
+  [2.1859638, 3.2880048, 3.7018615, 2.3641232, 1.6281994],
+  [2.6201773, 0.9006588, 2.6774097, 1.818862, 1.6076493],
+];
+const kmeansBuilds = [
+  { target: "no-modules", dir: "/fixtures/registry/kmeans/0.0.1" },
+  { target: "web", dir: "/fixtures/rust/build/web" },
+] as const;
+const kmeansResults: { entry: string; params: unknown[]; data: unknown }[] = [
+  // inertia x 10^6 as a u64: BigInt 44095266n, below 2^53, so a number
+  { entry: "inertia_micros", params: [kmeansData, 2], data: 44095266 },
+  // 64-bit FNV-1a of the values' bits: BigInt above 2^53, so its decimal string
+  { entry: "checksum", params: [kmeansData], data: "15867453614619518440" },
+  // Uint32Array of points per cluster
+  { entry: "label_counts", params: [kmeansData, 2], data: [5, 5] },
+  // BigInt64Array of round(row sum x 1000), every entry exact as a number
+  { entry: "signed_offsets", params: [kmeansData], data: [-15861, -13588, -13891, -10829, -11059, 16791, 14965, 13294, 13168, 9625] },
+];
+
 test.describe("return values JSON cannot carry", () => {
   test("typed arrays from real exports become lists", async ({ page, cluster }) => {
     await open(page, cluster.origin);
@@ -203,7 +233,7 @@ test.describe("return values JSON cannot carry", () => {
     expect((resized.body.data as number[]).length).toBe(64);
   });
 
-  test("BigInt, BigInt64Array, Map and Set, nested (glue-shaped loader: no fixture returns a BigInt)", async ({ page, cluster }) => {
+  test("BigInt, BigInt64Array, Map and Set, nested (glue-shaped loader: Map, Set, Date, nesting and limits beyond the Rust bundle)", async ({ page, cluster }) => {
     await open(page, cluster.origin);
     // None of the npm fixtures exports a u64/i64 result, so this loader stands in for one. Its initialiser
     // accepts only `{ module_or_path }`, like current glue.
@@ -251,6 +281,21 @@ test.describe("return values JSON cannot carry", () => {
     expect((await run(page, bare)).body.data).toBe("1152921504606846976");
     const cyclic = await run(page, { ...bare, entry: "cyclic" });
     expect(cyclic).toMatchObject({ ok: false, errorCode: 6, error: "cyclic() returned a value that refers to itself" });
+  });
+
+  test("BigInt and typed arrays from a real Rust bundle (kmeans 0.0.1 built from source)", async ({ page, cluster }) => {
+    await open(page, cluster.origin);
+    for (const build of kmeansBuilds) {
+      const files = { wasm: `${build.dir}/kmeans_bg.wasm`, loader: `${build.dir}/kmeans.js` };
+      for (const { entry, params, data } of kmeansResults) {
+        const outcome = await run(page, { ...files, entry, params });
+        expect(outcome, `${build.target} ${entry}()`).toMatchObject({ ok: true, error: null, shape: `wasm-bindgen-${build.target}`, stderr: null });
+        expect(outcome.body.data, `${build.target} ${entry}()`).toStrictEqual(data);
+      }
+      // main() in the same worker still gives the docs' labels
+      const labels = await run(page, { ...files, entry: "main", params: [kmeansData, 2] });
+      expect(labels).toMatchObject({ ok: true, body: { data: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] } });
+    }
   });
 });
 
