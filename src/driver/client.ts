@@ -3,13 +3,16 @@
  * callAsync, selectTask, barrier. Speaks Phoenix V2 through the official
  * `phoenix` client (heartbeat, reconnect); tasks still waiting for a result
  * are sent again when the channel rejoins, because the cluster drops a
- * driver's tasks when its channel closes.
+ * driver's tasks when its channel closes, at most `maxResends` times: a task
+ * whose result keeps closing the connection is rejected, not sent for ever.
+ * A result is read within `maxResultBytes` (result-body.ts).
  */
 import { Socket, type Channel } from "phoenix";
-import { base64Of, decodeResultBody, textOf } from "../protocol/body.js";
+import { base64Of, textOf } from "../protocol/body.js";
 import { ClientEvent, DriverResult, Topic, type TaskBody, type TaskPush } from "../protocol/cluster.js";
 import { describeIssues } from "../protocol/issues.js";
 import { Registry } from "./registry.js";
+import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
 import { parseTaskDefinition, type TaskDefinition } from "./task-definition.js";
 
 export interface ConnectOptions {
@@ -24,7 +27,19 @@ export interface ConnectOptions {
   heartbeatIntervalMs?: number;
   /** Give up connecting after this long. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Largest result body, once decompressed, the driver reads; a larger one rejects its task. Default 256 MiB. */
+  maxResultBytes?: number;
+  /**
+   * Largest frame the socket takes (Node; a browser's own limit applies there). Default 256 MiB, above
+   * the loopback cluster's 128 MiB `maxFrameBytes`: a larger frame closes the connection.
+   */
+  maxFrameBytes?: number;
+  /** Times a task still waiting for its result is sent again after the connection came back. Default 3. */
+  maxResends?: number;
 }
+
+const MiB = 1024 * 1024;
+export const DRIVER_DEFAULTS = { maxResultBytes: 256 * MiB, maxFrameBytes: 256 * MiB, maxResends: 3 } as const;
 
 /** A task answered with a failure (the algorithm crashed, timed out, or was refused). */
 export class TaskError extends Error {
@@ -45,6 +60,8 @@ interface Pending {
   push?: TaskPush;
   /** The join generation in which it was last pushed. */
   sentIn: number;
+  /** How many times it was pushed. */
+  sends: number;
   readonly done: Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -55,9 +72,15 @@ const env = (name: string): string | undefined =>
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
-async function webSocketClass(): Promise<unknown> {
-  if (isNode) return (await import("ws")).WebSocket;
-  return globalThis.WebSocket;
+/** The socket class phoenix instantiates: in Node, `ws` with our frame limit (its default is 100 MiB). */
+async function webSocketClass(maxPayload: number): Promise<unknown> {
+  if (!isNode) return globalThis.WebSocket;
+  const { WebSocket } = await import("ws");
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { maxPayload });
+    }
+  };
 }
 
 export class Client {
@@ -72,6 +95,7 @@ export class Client {
     private readonly channel: Channel,
     private readonly registry: Registry,
     private readonly logDir: string | null,
+    private readonly limits: { maxResultBytes: number; maxFrameBytes: number; maxResends: number },
   ) {
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
   }
@@ -81,8 +105,13 @@ export class Client {
     if (!uri) throw new Error("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
     const token = options.token ?? env("APPLICATION_TOKEN") ?? "";
     const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? new URL(uri).origin.replace(/^ws/, "http"));
+    const limits = {
+      maxResultBytes: options.maxResultBytes ?? DRIVER_DEFAULTS.maxResultBytes,
+      maxFrameBytes: options.maxFrameBytes ?? DRIVER_DEFAULTS.maxFrameBytes,
+      maxResends: options.maxResends ?? DRIVER_DEFAULTS.maxResends,
+    };
     const socket = new Socket(uri.replace(/\/websocket\/?$/, ""), {
-      transport: (await webSocketClass()) as never,
+      transport: (await webSocketClass(limits.maxFrameBytes)) as never,
       params: { token },
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
     });
@@ -91,7 +120,7 @@ export class Client {
     try {
       const uuid = await joinOnce<{ uuid: string }>(socket.channel(Topic.clientLobby), timeoutMs, true);
       const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()));
-      const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir);
+      const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir, limits);
       await joinOnce(channel, timeoutMs, false, () => client.rejoined());
       return client;
     } catch (err) {
@@ -108,7 +137,7 @@ export class Client {
     let reject!: (error: Error) => void;
     const done = new Promise<unknown>((ok, fail) => ((resolve = ok), (reject = fail)));
     done.catch(() => {}); // handled by whoever selects it; never an unhandled rejection here
-    const pending: Pending = { id, ref, resultFiles: {}, sentIn: -1, done, resolve, reject };
+    const pending: Pending = { id, ref, resultFiles: {}, sentIn: -1, sends: 0, done, resolve, reject };
     this.tasks.set(id, pending);
     this.byRef.set(ref, pending);
     this.prepare(pending, definition).catch((err: Error) => this.settle(pending, () => reject(err)));
@@ -173,6 +202,13 @@ export class Client {
 
   private send(pending: Pending): void {
     if (!pending.push || !this.byRef.has(pending.ref)) return;
+    if (pending.sends > this.limits.maxResends) {
+      const message =
+        `task ${pending.id} was sent ${pending.sends} times and each time the connection dropped before its result came; gave up (maxResends ${this.limits.maxResends}). ` +
+        `A result frame larger than the driver's maxFrameBytes (${this.limits.maxFrameBytes} bytes) closes the connection`;
+      return this.settle(pending, () => pending.reject(new TaskError(message, pending.id, "")));
+    }
+    pending.sends++;
     pending.sentIn = this.generation;
     this.channel.push(ClientEvent.task, pending.push, 60_000).receive("error", (reply: { reason?: string }) => {
       this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reply.reason ?? "no reason given"}`, pending.id, "")));
@@ -192,7 +228,7 @@ export class Client {
     if (!pending) return; // not ours, or already answered
     this.settle(pending, () => {});
     try {
-      const content = decodeResultBody(result.body);
+      const content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes);
       const stderr = textOf(result.stderr);
       if (isNode) {
         const io = await import("./node-files.js");
@@ -205,7 +241,8 @@ export class Client {
         pending.resolve("data" in content ? content.data : content);
       }
     } catch (err) {
-      pending.reject(new TaskError(`task ${pending.id}: unreadable result: ${(err as Error).message}`, pending.id, ""));
+      const what = err instanceof ResultTooLargeError ? "result too large" : "unreadable result";
+      pending.reject(new TaskError(`task ${pending.id}: ${what}: ${(err as Error).message}`, pending.id, ""));
     }
   }
 

@@ -2,7 +2,11 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startHeadlessWorkers, type HeadlessWorkers } from "./browsers.js";
-import { startLoopback } from "./server.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { startLoopback, type LoopbackServer } from "./server.js";
+
+const MiB = 1024 * 1024;
+const d = DEFAULT_LIMITS;
 
 const HELP = `motivus-loopback: a local Motivus Waterbear cluster for developing algorithms and drivers
 
@@ -11,8 +15,17 @@ Usage: motivus-loopback [options]
 Options:
   --port N           port for both sockets and HTTP (default 7070; 0 picks a free one)
   --host ADDR        address to listen on (default 127.0.0.1)
-  --token TOKEN      accept only this token (and guest tokens this server issues);
-                     default: any token is accepted
+  --token TOKEN      the cluster's token: only it may drive tasks and run trusted_work;
+                     guest tokens (POST /auth/guest) may then only work, untrusted:
+                     they get work tasks, never trusted_work, and cannot drive.
+                     Default: any token is accepted and every worker is trusted.
+                     The token is never printed nor put in a URL.
+  --allow-origin ORIGIN
+                     also let web pages of ORIGIN (e.g. http://localhost:5173) join
+                     as workers or drivers and read the HTTP API; repeatable. Pages of
+                     this cluster's own origins (localhost, 127.0.0.1, [::1] and the
+                     --host address, on --port) always may; programs (no Origin header)
+                     always may; any other page is refused with 403
   --algorithms DIR   local algorithm registry: DIR/<name>/<version>/ holding one
                      .wasm, one .js loader and optionally one .data.zip; drivers
                      find them with ALGORITHM_REPO_HOST=localhost:<port>
@@ -25,6 +38,25 @@ Options:
                      running longer is stopped and answered with an error
   --quiet            log only errors and the start line
   -h, --help         show this help
+
+Limits (each also an option of startLoopback):
+  --lease SECONDS    how long a worker may run one task before it is aborted there
+                     and re-queued (default ${d.leaseMs / 1000}, leaseMs)
+  --max-attempts N   workers a task is handed to before the cluster gives up and
+                     answers its driver with an error (default ${d.maxAttempts}, maxAttempts)
+  --max-slots N      slots one worker channel may offer at once (default ${d.maxSlotsPerWorker},
+                     maxSlotsPerWorker); tasks go to the worker running the fewest
+  --max-queued-tasks N
+                     tasks the cluster holds at once, waiting or running (default
+                     ${d.maxQueuedTasks}, maxQueuedTasks); a task past it is refused and its
+                     driver answered with an error
+  --max-queued-mib N MiB of tasks the cluster holds at once (default ${d.maxQueuedBytes / MiB},
+                     maxQueuedBytes)
+  --max-frame-mib N  largest frame a socket accepts, in MiB (default ${d.maxFrameBytes / MiB},
+                     maxFrameBytes)
+  --max-task-depth N deepest nesting of arrays and objects in a task's body (default
+                     ${d.maxTaskDepth}, maxTaskDepth); deeper tasks are refused
+  (idleTimeoutMs, default ${d.idleTimeoutMs / 1000} s: a socket silent that long is closed)
 
 Point a driver at it:
   export WEBSOCKET_URI=ws://localhost:<port>/client_socket/websocket
@@ -42,57 +74,107 @@ function count(value: string | undefined, name: string, fallback: number): numbe
   return n;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** The limit flags: flag → option, and the factor from the flag's unit to the option's. */
+const LIMIT_FLAGS: [flag: string, option: keyof Limits, factor: number][] = [
+  ["lease", "leaseMs", 1000],
+  ["max-attempts", "maxAttempts", 1],
+  ["max-slots", "maxSlotsPerWorker", 1],
+  ["max-queued-tasks", "maxQueuedTasks", 1],
+  ["max-queued-mib", "maxQueuedBytes", MiB],
+  ["max-frame-mib", "maxFrameBytes", MiB],
+  ["max-task-depth", "maxTaskDepth", 1],
+];
+
+export interface Running {
+  server: LoopbackServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start what the flags say; `print` gets the start lines, `log` the event lines. Null when the
+ * flags asked for help only.
+ */
+export async function start(argv: string[], print: (line: string) => void, log: (line: string) => void): Promise<Running | null> {
   const { values } = parseArgs({
     args: argv,
     options: {
       port: { type: "string" },
       host: { type: "string" },
       token: { type: "string" },
+      "allow-origin": { type: "string", multiple: true },
       algorithms: { type: "string" },
       headless: { type: "string" },
       threads: { type: "string" },
       deadline: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      ...Object.fromEntries(LIMIT_FLAGS.map(([flag]) => [flag, { type: "string" as const }])),
     },
   });
-  if (values.help) return void process.stdout.write(HELP);
+  if (values.help) {
+    print(HELP);
+    return null;
+  }
   // Every flag is checked before anything starts.
   const headless = count(values.headless, "headless", 0);
   const threads = count(values.threads, "threads", 1);
   const deadline = count(values.deadline, "deadline", 300);
   if (deadline === 0) throw new Error("--deadline takes a number of seconds above 0");
-  const stamp = () => new Date().toISOString().slice(11, 23);
-  const log = (line: string) => console.log(`${stamp()} ${line}`);
+  const limits: Partial<Limits> = {};
+  for (const [flag, option, factor] of LIMIT_FLAGS) {
+    const given = (values as Record<string, string | undefined>)[flag];
+    if (given === undefined) continue;
+    const n = count(given, flag, 0);
+    if (n === 0) throw new Error(`--${flag} takes a whole number above 0`);
+    limits[option] = n * factor;
+  }
+  const token = values.token ?? null;
   const server = await startLoopback({
+    ...limits,
     port: count(values.port, "port", 7070),
     host: values.host ?? "127.0.0.1",
-    token: values.token ?? null,
+    token,
+    allowOrigins: values["allow-origin"] ?? [],
     algorithms: values.algorithms ? resolve(values.algorithms) : null,
     log: values.quiet ? () => {} : log,
   });
   const wsOrigin = server.origin.replace("127.0.0.1", "localhost").replace(/^http/, "ws");
-  console.log(`motivus loopback cluster on ${server.origin}`);
-  console.log(`export WEBSOCKET_URI=${wsOrigin}/client_socket/websocket`);
+  print(`motivus loopback cluster on ${server.origin}${token !== null ? " (token required; not shown)" : ""}`);
+  print(`export WEBSOCKET_URI=${wsOrigin}/client_socket/websocket`);
   // The published client builds `http://${ALGORITHM_REPO_HOST}/api/...` itself: host and port only.
-  if (values.algorithms) console.log(`export ALGORITHM_REPO_HOST=${new URL(server.origin).host.replace("127.0.0.1", "localhost")}`);
+  if (values.algorithms) print(`export ALGORITHM_REPO_HOST=${new URL(server.origin).host.replace("127.0.0.1", "localhost")}`);
 
   let browsers: HeadlessWorkers | null = null;
+  const stop = async () => {
+    await browsers?.close().catch(() => {});
+    await server.close();
+  };
+  if (headless > 0) {
+    // The token goes to the pages without their URL (browsers.ts): the URL is logged.
+    const pageUrl = `${server.origin}/?autostart=1&threads=${threads}&deadline=${deadline * 1000}`;
+    try {
+      browsers = await startHeadlessWorkers({ count: headless, pageUrl, token, log });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+  }
+  return { server, stop };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const stamp = () => new Date().toISOString().slice(11, 23);
+  const log = (line: string) => console.log(`${stamp()} ${line}`);
+  let running: Running | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    await browsers?.close().catch(() => {});
-    await server.close();
+    await running?.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-
-  if (headless > 0) {
-    const page = `${server.origin}/?autostart=1&threads=${threads}&deadline=${deadline * 1000}${values.token ? `&token=${encodeURIComponent(values.token)}` : ""}`;
-    browsers = await startHeadlessWorkers(headless, page, log);
-  }
+  running = await start(argv, (line) => (line.endsWith("\n") ? process.stdout.write(line) : console.log(line)), log);
 }

@@ -2,12 +2,16 @@
  * One WebSocket of the loopback cluster: Phoenix frames in, channel joins and
  * leaves, heartbeats, and the domain events of PROTOCOL.md handed to the
  * scheduler. A driver socket (`/client_socket`) and a worker socket
- * (`/socket`) differ only in which topics and events they accept.
+ * (`/socket`) differ only in which topics and events they accept. Each joined
+ * channel gets an id of its own, so two sockets on one topic are two peers.
+ * No frame can take the cluster down: an unexpected exception while handling
+ * one is logged and answered with an error reply.
  */
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, TaskPush, Topic, WorkerEvent, WorkerResult } from "../protocol/cluster.js";
 import { describeIssues } from "../protocol/issues.js";
-import type { User } from "./accounts.js";
+import type { Grant } from "./accounts.js";
 import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "../protocol/frame.js";
 import type { Peer, Scheduler } from "./scheduler.js";
 
@@ -19,14 +23,24 @@ type Schema<T> = { safeParse(value: unknown): { success: true; data: T } | { suc
 export interface ConnectionOptions {
   endpoint: Endpoint;
   vsn: Vsn;
-  user: User;
+  /** Who the socket's token is and what it may do. */
+  grant: Grant;
   scheduler: Scheduler;
   /** The cluster's statistics, pushed to a worker after each of its results. */
   counts: () => ClusterCounts;
   /** Close a socket silent for this long (production: 30 s). */
   idleTimeoutMs: number;
+  /** For the reply to an offer past it (the scheduler enforces it). */
+  maxSlotsPerWorker: number;
   log: (line: string) => void;
 }
+
+/** Frames of one socket handled per turn of the event loop, and how many may wait before it is paused. */
+const BATCH = 256;
+const INBOX_PAUSE = 4096;
+
+/** Ids of joined channels, unique for the process's lifetime. */
+let nextChannelId = 1;
 
 interface Channel extends Peer {
   joinRef: Ref;
@@ -38,13 +52,23 @@ export class Connection {
   private channels = new Map<string, Channel>();
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Frames received and not handled yet (`null`: a binary frame), oldest at `inboxStart`. */
+  private inbox: (string | null)[] = [];
+  private inboxStart = 0;
+  private draining = false;
 
+  /** `transport`: the socket under `ws`, corked while a batch of frames is handled (see `drain`). */
   constructor(
     private readonly ws: WebSocket,
+    private readonly transport: Duplex,
     private readonly options: ConnectionOptions,
   ) {
-    ws.on("message", (data, isBinary) => this.receive(isBinary ? null : data.toString()));
-    ws.on("close", () => this.closeAll());
+    ws.on("message", (data, isBinary) => this.enqueue(isBinary ? null : data.toString()));
+    ws.on("close", () => {
+      // What the socket said before it closed counts (a worker's last result): handle it first.
+      this.drain(Infinity);
+      this.closeAll();
+    });
     ws.on("error", (err) => options.log(`socket error (${options.endpoint}): ${err.message}`));
     this.touch();
   }
@@ -62,6 +86,40 @@ export class Connection {
     this.closeAll();
   }
 
+  /**
+   * Fairness: a socket's frames are handled at most `BATCH` per turn of the event loop, so one
+   * socket sending thousands of frames at once cannot hold up every other socket (their
+   * heartbeats, results) until it is through; past `INBOX_PAUSE` waiting frames its socket is no
+   * longer read until they are handled. A batch's replies go out in one write (corked) instead of
+   * one system call each.
+   */
+  private enqueue(text: string | null): void {
+    this.inbox.push(text);
+    if (this.inbox.length - this.inboxStart >= INBOX_PAUSE && !this.ws.isPaused) this.ws.pause();
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drain(BATCH));
+  }
+
+  private drain(count: number): void {
+    this.transport.cork();
+    try {
+      const end = Math.min(this.inbox.length, this.inboxStart + count);
+      while (this.inboxStart < end) {
+        const text = this.inbox[this.inboxStart];
+        this.inbox[this.inboxStart++] = null;
+        this.receive(text ?? null);
+      }
+    } finally {
+      this.transport.uncork();
+    }
+    if (this.inboxStart < this.inbox.length) return void setImmediate(() => this.drain(BATCH));
+    this.inbox = [];
+    this.inboxStart = 0;
+    this.draining = false;
+    if (this.ws.isPaused) this.ws.resume();
+  }
+
   private touch(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
@@ -73,6 +131,7 @@ export class Connection {
   }
 
   private receive(text: string | null): void {
+    if (this.closed) return;
     this.touch();
     if (text === null) {
       this.options.log("ignored a binary frame: this cluster speaks JSON frames only");
@@ -82,10 +141,23 @@ export class Connection {
     try {
       frame = decodeFrame(text, this.options.vsn);
     } catch (err) {
-      if (!(err instanceof FrameError)) throw err;
-      this.options.log(`ignored a malformed frame: ${err.message}`);
+      this.options.log(`ignored a malformed frame: ${err instanceof FrameError ? err.message : String(err)}`);
       return;
     }
+    try {
+      this.route(frame, text.length);
+    } catch (err) {
+      // Whatever goes wrong is logged and answered, never thrown at the socket (which would end the process).
+      this.options.log(`error handling ${frame.event} on ${frame.topic} (${this.options.endpoint} socket), answered with an error: ${(err as Error).stack ?? String(err)}`);
+      try {
+        this.reply(frame, "error", { reason: `the loopback cluster failed handling this ${frame.event}: ${(err as Error).message}` });
+      } catch {
+        // nothing more can be said on this socket
+      }
+    }
+  }
+
+  private route(frame: Frame, bytes: number): void {
     if (frame.topic === PHOENIX_TOPIC && frame.event === PhxEvent.heartbeat) return this.reply(frame, "ok", {});
     if (frame.event === PhxEvent.join) return this.join(frame);
     const channel = this.channels.get(frame.topic);
@@ -94,7 +166,7 @@ export class Connection {
       this.reply(frame, "ok", {});
       return this.leave(channel);
     }
-    this.handle(channel, frame);
+    this.handle(channel, frame, bytes);
   }
 
   private join(frame: Frame): void {
@@ -102,20 +174,26 @@ export class Connection {
     const lobby = this.options.endpoint === "client" && topic === Topic.clientLobby;
     const prefix = this.options.endpoint === "client" ? Topic.clientPrefix : Topic.workerPrefix;
     if (!lobby && !topic.startsWith(prefix)) return this.reply(frame, "error", { reason: "unmatched topic" });
-    if (!lobby && topic.slice(prefix.length).split(":")[0] !== this.options.user.uuid) {
+    if (!lobby && topic.slice(prefix.length).split(":")[0] !== this.options.grant.user.uuid) {
       return this.reply(frame, "error", { reason: "unauthorized" });
     }
     // Phoenix semantics: joining a topic again replaces the earlier join.
     const previous = this.channels.get(topic);
     if (previous) this.leave(previous);
     const channel: Channel = {
+      id: nextChannelId++,
       topic,
+      trusted: this.options.grant.trusted,
       joinRef: frame.joinRef ?? frame.ref,
       lobby,
       push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
     };
     this.channels.set(topic, channel);
-    this.reply(frame, "ok", lobby ? { uuid: this.options.user.uuid } : {});
+    this.reply(frame, "ok", lobby ? { uuid: this.options.grant.user.uuid } : {});
+    if (this.options.endpoint === "worker") {
+      const trust = channel.trusted ? "trusted" : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
+      this.options.log(`worker ${topic.slice(-8)} joined, ${trust}`);
+    }
   }
 
   private leave(channel: Channel): void {
@@ -126,17 +204,20 @@ export class Connection {
     else this.options.scheduler.workerLeft(channel);
   }
 
-  private handle(channel: Channel, frame: Frame): void {
-    const handled = this.options.endpoint === "client" ? this.fromDriver(channel, frame) : this.fromWorker(channel, frame);
+  private handle(channel: Channel, frame: Frame, bytes: number): void {
+    const handled = this.options.endpoint === "client" ? this.fromDriver(channel, frame, bytes) : this.fromWorker(channel, frame);
     if (!handled) this.reply(frame, "error", { reason: `unknown event "${frame.event}" on ${this.options.endpoint} socket` });
   }
 
-  private fromDriver(channel: Channel, frame: Frame): boolean {
+  private fromDriver(channel: Channel, frame: Frame, bytes: number): boolean {
     switch (frame.event) {
       case ClientEvent.task: {
-        const push = channel.lobby ? null : this.parse(TaskPush, frame);
-        if (channel.lobby) this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` });
-        else if (push) this.reply(frame, "ok", { task_id: this.options.scheduler.submit(channel, push).id });
+        if (channel.lobby) return this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` }), true;
+        const push = this.parse(TaskPush, frame);
+        if (!push) return true;
+        // A refused task also has its error `result` already (scheduler.ts): the Python client reads no replies.
+        const { task, refused } = this.options.scheduler.submit(channel, push, bytes);
+        this.reply(frame, refused === null ? "ok" : "error", refused === null ? { task_id: task.id } : { reason: refused, task_id: task.id });
         return true;
       }
       case ClientEvent.setValidation:
@@ -153,8 +234,9 @@ export class Connection {
       case WorkerEvent.inputRequest: {
         const request = this.parse(InputRequest, frame);
         if (!request) return true;
-        this.options.scheduler.offer(channel, request.tid);
-        this.reply(frame, "ok", {});
+        if (this.options.scheduler.offer(channel, request.tid) === "full") {
+          this.reply(frame, "error", { reason: `this channel already holds ${this.options.maxSlotsPerWorker} slots (maxSlotsPerWorker); offer again when one is free` });
+        } else this.reply(frame, "ok", {});
         return true;
       }
       case WorkerEvent.result: {
@@ -162,7 +244,7 @@ export class Connection {
         if (!result) return true;
         const delivered = this.options.scheduler.complete(channel, result);
         this.reply(frame, "ok", { delivered });
-        if (delivered) channel.push(WorkerEvent.stats, { uid: this.options.user.uuid, type: "stats", body: this.options.counts() });
+        if (delivered) channel.push(WorkerEvent.stats, { uid: this.options.grant.user.uuid, type: "stats", body: this.options.counts() });
         return true;
       }
       default:
@@ -192,6 +274,12 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    for (const channel of [...this.channels.values()]) this.leave(channel);
+    for (const channel of [...this.channels.values()]) {
+      try {
+        this.leave(channel);
+      } catch (err) {
+        this.options.log(`error closing ${channel.topic}: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
   }
 }

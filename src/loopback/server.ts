@@ -1,40 +1,49 @@
 /**
  * The loopback cluster: a local stand-in for Waterbear on one port. The two
- * Phoenix socket endpoints, the small HTTP API a worker and a driver need, the
- * local algorithm registry, and static files (demo page, built bundles).
+ * Phoenix socket endpoints, the small HTTP API a worker and a driver need
+ * (routes.ts), the local algorithm registry, and static files (files.ts).
+ *
+ * Nothing a client sends may stop it: a request-target that is no URL gets a
+ * 400, a socket that resets while being refused is only logged, a page of a
+ * foreign origin gets a 403, and every limit (limits.ts) is an option here.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer } from "ws";
-import { HttpPath, SocketPath, type ClusterCounts } from "../protocol/cluster.js";
+import { SocketPath, type ClusterCounts } from "../protocol/cluster.js";
 import { vsnOf } from "../protocol/frame.js";
 import { Accounts } from "./accounts.js";
 import { Connection, type Endpoint } from "./connection.js";
-import { sendFile, within } from "./files.js";
-import { ALGORITHMS_PATH, lookup } from "./registry.js";
-import { Scheduler, type SchedulerEvent } from "./scheduler.js";
+import { StaticFiles } from "./files.js";
+import { resolveLimits, type Limits } from "./limits.js";
+import { describe } from "./log-lines.js";
+import { OriginPolicy } from "./origins.js";
+import { ALGORITHMS_PATH } from "./registry.js";
+import { json, requestUrl, route } from "./routes.js";
+import { Scheduler, type SchedulerCounts } from "./scheduler.js";
 
-export interface LoopbackOptions {
+export interface LoopbackOptions extends Partial<Limits> {
   /** 0 picks a free port. Default 7070. */
   port?: number;
   host?: string;
-  /** When set, the only token accepted (besides guest tokens this server issued). */
+  /**
+   * When set, the only token that may drive and run trusted work; guest tokens this server
+   * issues may then only work, untrusted (accounts.ts). Default: any token, all trusted.
+   */
   token?: string | null;
   /** Folder of the local algorithm registry (`<name>/<version>/`). */
   algorithms?: string | null;
   /** Extra static folders by URL prefix (`/fixtures/` → dir). */
   mounts?: Record<string, string>;
-  /** Largest frame accepted; tasks carry wasm inline. Default 128 MiB. */
-  maxFrameBytes?: number;
-  /** Close sockets silent this long. Default 30 s, as production. */
-  idleTimeoutMs?: number;
+  /** Origins of pages that may use the cluster besides its own (origins.ts), e.g. `http://localhost:5173`. */
+  allowOrigins?: readonly string[];
   log?: (line: string) => void;
 }
 
 /** What `GET /api/loopback/stats` answers, and a worker's `stats` event carries. */
-export type LoopbackStats = ClusterCounts;
+export type LoopbackStats = ClusterCounts & SchedulerCounts;
 
 const ENDPOINTS: Record<string, Endpoint> = {
   [SocketPath.worker]: "worker",
@@ -44,29 +53,43 @@ const ENDPOINTS: Record<string, Endpoint> = {
 const packageRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 export class LoopbackServer {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
+  readonly limits: Limits;
   private readonly http: Server;
   private readonly sockets: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly accounts: Accounts;
-  private readonly mounts: [string, string][];
+  private readonly files: StaticFiles;
+  /** Set once listening: the policy needs the port. */
+  private origins!: OriginPolicy;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: LoopbackOptions = {}) {
     this.log = options.log ?? (() => {});
+    this.limits = resolveLimits(options);
+    this.scheduler = new Scheduler(this.limits);
     this.accounts = new Accounts(options.token ?? null);
-    this.sockets = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? 128 * 1024 * 1024 });
-    const mounts: Record<string, string> = {
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
+    this.files = new StaticFiles({
       "/dist/": `${packageRoot}/dist`,
       ...(options.algorithms ? { [ALGORITHMS_PATH]: options.algorithms } : {}),
       ...options.mounts,
       "/": `${packageRoot}/demo`,
-    };
-    this.mounts = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+    });
+    OriginPolicy.check(options.allowOrigins ?? []); // a bad origin fails here, not at the first request
     this.scheduler.on("event", (event) => this.log(describe(event)));
     this.http = createServer((req, res) => {
-      this.route(req, res).catch((err: Error) => {
-        this.log(`HTTP ${req.method} ${req.url} failed: ${err.message}`);
+      const context = {
+        accounts: this.accounts,
+        origins: this.origins,
+        files: this.files,
+        algorithms: options.algorithms ?? null,
+        origin: () => this.origin,
+        stats: () => this.stats(),
+        log: this.log,
+      };
+      route(req, res, context).catch((err: Error) => {
+        this.log(`HTTP ${req.method} ${req.url?.split("?")[0]} failed: ${err.message}`);
         if (!res.headersSent) json(res, 500, { error: err.message });
         else res.destroy();
       });
@@ -81,6 +104,7 @@ export class LoopbackServer {
       this.http.once("error", fail);
       this.http.listen(port, host, () => ok());
     });
+    this.origins = new OriginPolicy(host, this.port, this.options.allowOrigins ?? []);
     return this.port;
   }
 
@@ -114,96 +138,44 @@ export class LoopbackServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? "/", "http://loopback");
-    const endpoint = ENDPOINTS[url.pathname];
-    const vsn = vsnOf(url.searchParams);
-    const user = this.accounts.userFor(url.searchParams.get("token"));
-    const refuse = (status: string) => {
+    // Node's HTTP server stops watching an upgraded socket's errors: a client that resets it
+    // (say, one giving up on a refused token) would otherwise end the process.
+    const onError = (err: Error) => this.log(`socket error during a websocket upgrade: ${err.message}`);
+    socket.on("error", onError);
+    const refuse = (status: string, why?: string) => {
+      if (why) this.log(why);
+      if (!socket.writable) return void socket.destroy();
+      socket.once("finish", () => socket.destroy());
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     };
+    const url = requestUrl(req);
+    if (!url) return refuse("400 Bad Request");
+    const endpoint = ENDPOINTS[url.pathname];
     if (!endpoint) return refuse("404 Not Found");
+    const vsn = vsnOf(url.searchParams);
     if (!vsn) return refuse("400 Bad Request");
-    if (!user) {
-      this.log(`refused a ${endpoint} socket: unknown token`);
-      return refuse("403 Forbidden");
+    const origin = req.headers.origin;
+    if (!this.origins.allows(origin)) return refuse("403 Forbidden", this.origins.refusal(`a ${endpoint} socket`, origin!));
+    const grant = this.accounts.grantFor(url.searchParams.get("token"));
+    if (!grant) return refuse("403 Forbidden", `refused a ${endpoint} socket: unknown token`);
+    if (endpoint === "client" && !grant.drives) {
+      return refuse("403 Forbidden", "refused a client socket: a guest token may only work on a cluster with a token; drivers use the configured token");
     }
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new Connection(ws, {
+      socket.off("error", onError);
+      const connection = new Connection(ws, socket, {
         endpoint,
         vsn,
-        user,
+        grant,
         scheduler: this.scheduler,
         counts: () => this.stats(),
-        idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
+        idleTimeoutMs: this.limits.idleTimeoutMs,
+        maxSlotsPerWorker: this.limits.maxSlotsPerWorker,
         log: this.log,
       });
       this.connections.add(connection);
       ws.on("close", () => this.connections.delete(connection));
     });
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://loopback");
-    res.setHeader("access-control-allow-origin", "*");
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, {
-        "access-control-allow-methods": "GET, POST, OPTIONS",
-        "access-control-allow-headers": "authorization, content-type",
-        "access-control-max-age": "600",
-      });
-      return void res.end();
-    }
-    const path = url.pathname;
-    if (req.method === "POST" && path === HttpPath.guestToken) return json(res, 200, { token: this.accounts.issueGuest() });
-    if (req.method === "GET" && path === HttpPath.user) {
-      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
-      const user = this.accounts.userFor(bearer ?? null);
-      return user ? json(res, 200, { data: user }) : json(res, 401, { error: "unknown token" });
-    }
-    if (req.method === "GET" && (path === HttpPath.registry || `${path}/` === HttpPath.registry)) {
-      const origin = `http://${req.headers.host ?? new URL(this.origin).host}`;
-      return json(res, 200, await lookup(this.options.algorithms ?? null, url.searchParams.get("name") ?? "", origin));
-    }
-    if (req.method === "GET" && path === "/api/loopback/stats") return json(res, 200, this.stats());
-    if (req.method === "GET" || req.method === "HEAD") {
-      for (const [prefix, dir] of this.mounts) {
-        if (!path.startsWith(prefix)) continue;
-        const file = within(dir, path.slice(prefix.length));
-        if (file && (await sendFile(res, file, req.method === "HEAD"))) return;
-        break;
-      }
-    }
-    json(res, 404, { error: `nothing at ${req.method} ${path}` });
-  }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-const short = (topic: string) => topic.slice(-8);
-const oneLine = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text).replace(/\s*\n\s*/g, " / ");
-
-function describe(event: SchedulerEvent): string {
-  const id = `task ${event.kind === "ignored" ? "" : event.task.id}`;
-  switch (event.kind) {
-    case "queued":
-      return `${id} queued (${event.task.push.type}, driver ${short(event.task.driver.topic)})`;
-    case "dispatched":
-      return `${id} dispatched to worker ${short(event.worker)} (slot ${event.tid.slice(0, 8)}${event.task.attempts > 1 ? `, attempt ${event.task.attempts}` : ""})`;
-    case "done":
-      // A failed task is answered too (its driver gets the error); the log says which it was, and why.
-      return event.error === null
-        ? `${id} done in ${event.ms} ms by worker ${short(event.worker)}`
-        : `${id} failed in ${event.ms} ms on worker ${short(event.worker)}: ${oneLine(event.error)}`;
-    case "aborted":
-      return `${id} aborted: ${event.reason}`;
-    case "requeued":
-      return `${id} re-queued: worker ${short(event.worker)} left`;
-    case "ignored":
-      return `result for slot ${event.tid.slice(0, 8)} of worker ${short(event.worker)} ignored: ${event.reason}`;
   }
 }
 

@@ -1,0 +1,40 @@
+/**
+ * The driver's reading of a result body (base64 of gzip of a JSON object),
+ * like protocol/body.ts `decodeResultBody` but bounded: a worker chooses what
+ * it sends, and a few hundred KiB of gzip can inflate to gigabytes. The body
+ * is inflated in small steps (fflate's streaming `Gunzip`) and given up as
+ * soon as it passes `maxBytes`, before it is turned into text or parsed.
+ */
+import { Gunzip, strFromU8 } from "fflate";
+import { fromBase64 } from "../protocol/body.js";
+import type { ResultContent } from "../protocol/cluster.js";
+
+/** A result body that inflates past the driver's `maxResultBytes`. */
+export class ResultTooLargeError extends Error {
+  override name = "ResultTooLargeError";
+}
+
+/** Compressed bytes pushed per step: one step inflates to at most ~1,000 times this. */
+const STEP = 16 * 1024;
+
+export function decodeResultBodyWithin(body: string, maxBytes: number): ResultContent {
+  const compressed = fromBase64(body);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const gunzip = new Gunzip((chunk) => {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+  });
+  for (let at = 0; at < compressed.length || at === 0; at += STEP) {
+    gunzip.push(compressed.subarray(at, at + STEP), at + STEP >= compressed.length);
+    if (size > maxBytes) {
+      throw new ResultTooLargeError(`the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`);
+    }
+  }
+  const text = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) text.set(chunk, (offset += chunk.length) - chunk.length);
+  const value: unknown = JSON.parse(strFromU8(text));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("result body is not a JSON object");
+  return value as ResultContent;
+}
