@@ -1,0 +1,88 @@
+/**
+ * Debian's Chromium through playwright-core (never downloaded), and the two
+ * bench pages: bench.html (the library's public API, a worker of the cluster)
+ * and bare.html (the same wasm run directly, no pipeline).
+ */
+import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../../dist/loopback/browsers.js";
+import { URLS } from "./paths.js";
+import { waitFor } from "./wait.js";
+
+export async function launchChromium() {
+  try {
+    return await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  } catch (err) {
+    throw new Error(`could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${err.message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * Collect what a page does wrong (errors, failed loads, requests off the cluster's machine);
+ * `check()` throws the first one. Chromium asks for favicon.ico by itself: ignored.
+ */
+export function watchPage(page, origin) {
+  const problems = [];
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("response", (res) => {
+    if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") problems.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  page.on("request", (req) => {
+    const url = new URL(req.url());
+    // The cluster and the payload sink (support/sink.js) are both on 127.0.0.1; nothing else may be asked.
+    if (/^(https?|wss?):$/.test(url.protocol) && url.hostname !== new URL(origin).hostname) problems.push(`the page requested ${req.url()}`);
+  });
+  return {
+    problems,
+    check() {
+      if (problems.length) throw new Error(`the page reported: ${problems.slice(0, 3).join("; ")}`);
+    },
+  };
+}
+
+/**
+ * A bench page (bench.html) in `context` working for `cluster` with `threads` slots; resolves once its slots are
+ * offered. `expectWorkers`: how many worker channels the cluster should then hold in all (default 1: this page).
+ */
+export async function openBenchPage(context, cluster, { threads = 1, expectWorkers = 1 } = {}) {
+  const page = await context.newPage();
+  const watch = watchPage(page, cluster.origin);
+  await page.goto(`${cluster.origin}${URLS.benchPage}?threads=${threads}`);
+  await waitForBenchSlots(page, cluster, threads, expectWorkers);
+  return { page, watch, record: () => benchRecord(page, watch) };
+}
+
+/** Wait for the page's worker to be `running` and the cluster to hold its slots. */
+export async function waitForBenchSlots(page, cluster, slots, workers = 1) {
+  await waitFor(async () => {
+    const { state, startError } = await page.evaluate(() => window.bench?.record ?? { state: "loading" });
+    if (startError) throw new Error(`the bench page could not start its worker: ${startError}`);
+    return state === "running";
+  }, 30_000, "the bench page's worker to join the cluster");
+  await cluster.waitForSlots(slots, workers, `the bench page's ${slots} slot(s)`);
+}
+
+/** The page's record of task events (bench.html); throws if a task failed there or the page misbehaved. */
+export async function benchRecord(page, watch) {
+  const record = await page.evaluate(() => window.bench.record);
+  if (record.failed.length) throw new Error(`the bench page reported ${record.failed.length} failed task(s): ${record.failed[0].error}`);
+  watch?.check();
+  return record;
+}
+
+/** A bare page (bare.html): `window.bare` runs wasm directly in a plain Web Worker. */
+export async function openBarePage(context, origin, query = "") {
+  const page = await context.newPage();
+  const watch = watchPage(page, origin);
+  await page.goto(`${origin}${URLS.barePage}${query}`);
+  await page.waitForFunction(() => window.bare?.ready === true, null, { timeout: 30_000 });
+  return { page, watch };
+}
+
+/** Close a bench page and wait until the cluster has let its channel go. */
+export async function closeBenchPage(page, cluster, workersLeft = 0) {
+  await page.close();
+  await waitFor(() => cluster.stats().workers === workersLeft, 15_000, "the closed bench page to leave the cluster");
+}
