@@ -9,53 +9,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "@playwright/test";
 import { Client } from "../../dist/driver/index.js";
 import { DOCS } from "../support/docs.js";
 import { fixtures, test, expect } from "./support/cluster.js";
-
-interface FixtureSpec {
-  wasm?: string;
-  loader?: string;
-  loaderText?: string;
-  dataZip?: string;
-  dataLink?: string;
-  legacyDataLink?: string;
-  arguments?: string | string[] | null;
-  params?: unknown[];
-  preloadText?: Record<string, string>;
-  preloadUrls?: Record<string, string>;
-  resultFiles?: string[];
-  wasmBytes?: number[];
-  dataZipBytes?: number[];
-}
-
-interface Decoded {
-  ok: boolean;
-  error: string | null;
-  errorCode: number | null;
-  shape: string | null;
-  body: Record<string, unknown>;
-  files: Record<string, string>;
-  stdout: string | null;
-  stderr: string | null;
-}
-
-// The harness's globals, typed here without `declare global` (other specs declare them their own way).
-interface Harness {
-  harnessReady?: boolean;
-  runFixture(spec: FixtureSpec): Promise<Decoded>;
-}
+import { open, run, type Decoded, type FixtureSpec } from "./support/runtime-harness.js";
+import type { Page } from "@playwright/test";
 
 const code = { algorithmFailed: 4, badResult: 6 } as const;
-
-async function open(page: Page, origin: string, name = "runtime.html"): Promise<void> {
-  await page.goto(`${origin}/pages/${name}`);
-  await page.waitForFunction(() => (window as unknown as Harness).harnessReady === true);
-}
-
-const run = (page: Page, spec: FixtureSpec): Promise<Decoded> =>
-  page.evaluate((s) => (window as unknown as Harness).runFixture(s), spec);
 
 const built = (name: string): FixtureSpec => ({
   wasm: `/fixtures/legacy/motivus-build/${name}.wasm`,

@@ -1,56 +1,14 @@
 /**
  * The Web Worker runtime (dist/browser/runtime.js) against the real fixtures: every loader shape,
  * files in and out, failures that leave the worker usable, the compiled-module cache, and the same
- * runtime inside a CSP sandbox. The pages build RunnerTasks the way the pool does (runtime-harness.js).
+ * sandbox frame the pool uses: the page turns each spec into a cluster input and runs it through the
+ * real prepareTask in a worker of the real sandbox frame (pages/runtime-harness.js).
  */
-import type { Page } from "@playwright/test";
 import { strToU8, zipSync } from "fflate";
 import { test, expect } from "./support/cluster.js";
-
-interface FixtureSpec {
-  wasm?: string;
-  loader?: string;
-  loaderText?: string;
-  dataZip?: string;
-  dataLink?: string;
-  legacyDataLink?: string;
-  arguments?: string | string[] | null;
-  params?: unknown[];
-  preloadText?: Record<string, string>;
-  preloadUrls?: Record<string, string>;
-  resultFiles?: string[];
-  entry?: string;
-  wasmBytes?: number[];
-  dataZipBytes?: number[];
-}
-
-interface Decoded {
-  ok: boolean;
-  error: string | null;
-  errorCode: number | null;
-  shape: string | null;
-  body: Record<string, unknown>;
-  files: Record<string, string>;
-  stdout: string | null;
-  stderr: string | null;
-}
-
-declare global {
-  interface Window {
-    harnessReady?: boolean;
-    runFixture(spec: FixtureSpec): Promise<Decoded>;
-    cachedModules(): Promise<number>;
-  }
-}
+import { compiled, open, run, runTogether, type FixtureSpec } from "./support/runtime-harness.js";
 
 const code = { unknownLoader: 1, badWasm: 2, badDataPackage: 3, algorithmFailed: 4, missingExport: 5 } as const;
-
-async function open(page: Page, origin: string, name = "runtime.html"): Promise<void> {
-  await page.goto(`${origin}/pages/${name}`);
-  await page.waitForFunction(() => window.harnessReady === true);
-}
-
-const run = (page: Page, spec: FixtureSpec): Promise<Decoded> => page.evaluate((s) => window.runFixture(s), spec);
 
 const c = (variant: "classic" | "modularize", name: string): FixtureSpec => ({
   wasm: `/fixtures/c/build/${variant}/${name}.wasm`,
@@ -191,13 +149,11 @@ test.describe("Emscripten", () => {
 
   test("tasks sent together run one at a time", async ({ page, cluster }) => {
     await open(page, cluster.origin);
-    const [first, second] = await page.evaluate(() =>
-      Promise.all([
-        window.runFixture({ wasm: "/fixtures/c/build/classic/echo.wasm", loader: "/fixtures/c/build/classic/echo.js", arguments: "one" }),
-        window.runFixture({ wasm: "/fixtures/c/build/modularize/echo.wasm", loader: "/fixtures/c/build/modularize/echo.js", arguments: "two" }),
-      ]),
-    );
-    expect([first.stdout, second.stdout]).toEqual(["one\n", "two\n"]);
+    const [first, second] = await runTogether(page, [
+      { ...c("classic", "echo"), arguments: "one" },
+      { ...c("modularize", "echo"), arguments: "two" },
+    ]);
+    expect([first!.stdout, second!.stdout]).toEqual(["one\n", "two\n"]);
   });
 
   test("two consecutive tasks do not see each other's files", async ({ page, cluster }) => {
@@ -214,9 +170,9 @@ test.describe("Emscripten", () => {
   test("the compiled module is reused across tasks", async ({ page, cluster }) => {
     await open(page, cluster.origin);
     for (let i = 0; i < 3; i++) expect((await run(page, echoTask(c("classic", "echo")))).ok).toBe(true);
-    expect(await page.evaluate(() => window.cachedModules())).toBe(1);
+    expect(await compiled(page)).toBe(1);
     await run(page, kmeansTask(c("classic", "kmeans")));
-    expect(await page.evaluate(() => window.cachedModules())).toBe(2);
+    expect(await compiled(page)).toBe(2);
   });
 
   test("a corrupt wasm is a clear error and the worker goes on", async ({ page, cluster }) => {
@@ -225,7 +181,7 @@ test.describe("Emscripten", () => {
     expect(bad).toMatchObject({ ok: false, errorCode: code.badWasm });
     expect(bad.error).toContain("is not valid WebAssembly");
     expect(bad.body.error).toBe(bad.error);
-    expect(await page.evaluate(() => window.cachedModules())).toBe(0);
+    expect(await compiled(page)).toBe(0);
     expect((await run(page, echoTask(c("classic", "echo")))).ok).toBe(true);
   });
 
@@ -269,7 +225,7 @@ test.describe("wasm-bindgen", () => {
 
     const decoded = await run(page, { ...noModules, entry: "gzip_decode", params: ["H4sIAAAAAAAA//NIzcnJVwjPL8pJAQBWsRdKCwAAAA=="] });
     expect(decoded.body.data).toBe("Hello World");
-    expect(await page.evaluate(() => window.cachedModules())).toBe(1);
+    expect(await compiled(page)).toBe(1);
     expect(await page.evaluate(() => "wasm_bindgen" in self)).toBe(false);
   });
 

@@ -5,40 +5,8 @@
  * generation of glue from the compiled module (object form for current glue, the module itself for
  * older glue) without a warning on stderr, and convert what JSON cannot carry.
  */
-import type { Page } from "@playwright/test";
 import { test, expect } from "./support/cluster.js";
-
-interface FixtureSpec {
-  wasm?: string;
-  loader?: string;
-  loaderText?: string;
-  params?: unknown[];
-  entry?: string;
-}
-
-interface Decoded {
-  ok: boolean;
-  error: string | null;
-  errorCode: number | null;
-  shape: string | null;
-  body: Record<string, unknown>;
-  stdout: string | null;
-  stderr: string | null;
-}
-
-/** What runtime-harness.js puts on the page's window (typed here, not in `declare global`: runtime.spec.ts has its own). */
-interface Harness {
-  harnessReady?: boolean;
-  runFixture(spec: FixtureSpec): Promise<Decoded>;
-}
-
-async function open(page: Page, origin: string, name = "runtime.html"): Promise<void> {
-  await page.goto(`${origin}/pages/${name}`);
-  await page.waitForFunction(() => (window as unknown as Harness).harnessReady === true);
-}
-
-const run = (page: Page, spec: FixtureSpec): Promise<Decoded> =>
-  page.evaluate((s) => (window as unknown as Harness).runFixture(s), spec);
+import { open, run, type FixtureSpec } from "./support/runtime-harness.js";
 
 const dir = "/fixtures/wasm-bindgen";
 const hex = (bytes: number[]): string => bytes.map((b) => b.toString(16).padStart(2, "0")).join("");
