@@ -46,7 +46,13 @@ interface Channel extends Peer {
   joinRef: Ref;
   /** The lobby `room:client?` only answers the join; it holds no tasks. */
   lobby: boolean;
+  /** A `stats` push waiting for its turn (see `sendStats`). */
+  statsTimer?: NodeJS.Timeout;
+  statsSentAt?: number;
 }
+
+/** A worker hears the cluster's stats at most this often: they are display-only, a frame per result is not. */
+const STATS_EVERY_MS = 1000;
 
 export class Connection {
   private channels = new Map<string, Channel>();
@@ -199,9 +205,25 @@ export class Connection {
   private leave(channel: Channel): void {
     if (this.channels.get(channel.topic) !== channel) return;
     this.channels.delete(channel.topic);
+    clearTimeout(channel.statsTimer);
     if (channel.lobby) return;
     if (this.options.endpoint === "client") this.options.scheduler.driverLeft(channel);
     else this.options.scheduler.workerLeft(channel);
+  }
+
+  /** Pushes the stats now, or once when the last push is STATS_EVERY_MS old (the counts of that moment). */
+  private sendStats(channel: Channel): void {
+    if (channel.statsTimer) return;
+    const wait = (channel.statsSentAt ?? -Infinity) + STATS_EVERY_MS - Date.now();
+    const send = () => {
+      channel.statsTimer = undefined;
+      channel.statsSentAt = Date.now();
+      if (this.channels.get(channel.topic) === channel) {
+        channel.push(WorkerEvent.stats, { uid: this.options.grant.user.uuid, type: "stats", body: this.options.counts() });
+      }
+    };
+    if (wait <= 0) send();
+    else channel.statsTimer = setTimeout(send, wait).unref();
   }
 
   private handle(channel: Channel, frame: Frame, bytes: number): void {
@@ -244,7 +266,7 @@ export class Connection {
         if (!result) return true;
         const delivered = this.options.scheduler.complete(channel, result);
         this.reply(frame, "ok", { delivered });
-        if (delivered) channel.push(WorkerEvent.stats, { uid: this.options.grant.user.uuid, type: "stats", body: this.options.counts() });
+        if (delivered) this.sendStats(channel);
         return true;
       }
       default:

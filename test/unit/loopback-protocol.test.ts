@@ -104,3 +104,28 @@ describe("tokens", () => {
     await locked.close();
   });
 });
+
+describe("stats", () => {
+  it("a busy worker hears the cluster's stats at most once a second, and the latest counts arrive", async () => {
+    const worker = await RawSocket.open(`${ws}${SocketPath.worker}?token=stats-worker`, "2.0.0");
+    const topic = Topic.worker(await uuidOf("stats-worker"), "s");
+    await worker.call(topic, PhxEvent.join, {}, "join");
+    const driver = await RawSocket.open(`${ws}${SocketPath.client}?token=stats-driver`, null);
+    const driverTopic = Topic.client(await uuidOf("stats-driver"), "s");
+    await driver.call(driverTopic, PhxEvent.join, {}, "join");
+    const { done } = server.stats();
+    const tasks = 20;
+    for (let i = 0; i < tasks; i++) {
+      await worker.call(topic, WorkerEvent.inputRequest, { tid: `slot-${i}` }, `offer-${i}`);
+      driver.send(driverTopic, ClientEvent.task, { body: { wasm: "AA==", loader: "AA==" }, type: "work", ref: `r${i}` });
+      const input = await worker.next((m) => m.event === WorkerEvent.input);
+      await worker.call(topic, WorkerEvent.result, { tid: input.payload.tid, type: "response", body: "H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==", stdout: null, stderr: null }, `result-${i}`);
+    }
+    // The trailing push carries the counts after the last result.
+    const last = await worker.next((m) => m.event === WorkerEvent.stats && m.payload.body.done === done + tasks, 3000);
+    expect(last.payload).toMatchObject({ type: "stats", body: { done: done + tasks } });
+    expect(worker.received.filter((m) => m.event === WorkerEvent.stats).length).toBeLessThanOrEqual(2);
+    worker.close();
+    driver.close();
+  });
+});
