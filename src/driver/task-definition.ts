@@ -3,50 +3,55 @@
  * (`motivus-docs.md`). Validated strictly so a typo names the bad key instead
  * of silently sending a task without it.
  */
-import { z } from "zod";
+import { z } from "zod/mini";
 import { describeIssues } from "../protocol/issues.js";
 
 const bytes = z.union([z.string(), z.instanceof(Uint8Array)]);
+const text = z.string().check(z.minLength(1));
+const absolutePath = z.string().check(z.startsWith("/", "must be an absolute path"));
 
 export const TaskDefinition = z
   .strictObject({
-    algorithm: z.string().min(1).optional(),
-    algorithm_version: z.string().min(1).optional(),
-    params: z.array(z.unknown()).optional(),
-    arguments: z.union([z.string(), z.array(z.string())]).optional(),
+    algorithm: z.optional(text),
+    algorithm_version: z.optional(text),
+    params: z.optional(z.array(z.unknown())),
+    arguments: z.optional(z.union([z.string(), z.array(z.string())])),
     /** Virtual path → contents (string as UTF-8, or bytes). */
-    preload_files: z.record(z.string().startsWith("/", "must be an absolute path"), bytes).optional(),
+    preload_files: z.optional(z.record(absolutePath, bytes)),
     /** Virtual path → where the driver writes it (Node). */
-    result_files: z.record(z.string().startsWith("/", "must be an absolute path"), z.string()).optional(),
-    wasm_path: z.string().min(1).optional(),
-    loader_path: z.string().min(1).optional(),
+    result_files: z.optional(z.record(absolutePath, z.string())),
+    wasm_path: z.optional(text),
+    loader_path: z.optional(text),
     /** The bundle inline, as base64 or bytes: for drivers without a disk (browsers). */
-    wasm: bytes.optional(),
-    loader: bytes.optional(),
-    data_link: z.string().optional(),
+    wasm: z.optional(bytes),
+    loader: z.optional(bytes),
+    data_link: z.optional(z.string()),
     /** *ours*: the wasm-bindgen export to call instead of `main`. */
-    entry: z.string().min(1).optional(),
+    entry: z.optional(text),
     /** Send as `work` (any worker) instead of `trusted_work`, as the Python client does. */
-    public_cluster: z.boolean().optional(),
-    processing_base_time: z.number().optional(),
-    flops: z.number().optional(),
-    flop: z.number().optional(),
+    public_cluster: z.optional(z.boolean()),
+    processing_base_time: z.optional(z.number()),
+    flops: z.optional(z.number()),
+    flop: z.optional(z.number()),
   })
-  .superRefine((def, ctx) => {
-    const named = def.algorithm !== undefined || def.algorithm_version !== undefined;
-    if (named && (def.algorithm === undefined || def.algorithm_version === undefined)) {
-      ctx.addIssue({ code: "custom", path: [def.algorithm ? "algorithm_version" : "algorithm"], message: "algorithm and algorithm_version go together" });
-    }
-    const hasWasm = def.wasm_path !== undefined || def.wasm !== undefined;
-    const hasLoader = def.loader_path !== undefined || def.loader !== undefined;
-    if (!named && !(hasWasm && hasLoader)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [hasWasm ? "loader_path" : "wasm_path"],
-        message: "required when no algorithm and algorithm_version are given",
-      });
-    }
-  });
+  .check(
+    z.superRefine((def, ctx) => {
+      const named = def.algorithm !== undefined || def.algorithm_version !== undefined;
+      if (named && (def.algorithm === undefined || def.algorithm_version === undefined)) {
+        ctx.addIssue({ code: "custom", input: def, path: [def.algorithm ? "algorithm_version" : "algorithm"], message: "algorithm and algorithm_version go together" });
+      }
+      const hasWasm = def.wasm_path !== undefined || def.wasm !== undefined;
+      const hasLoader = def.loader_path !== undefined || def.loader !== undefined;
+      if (!named && !(hasWasm && hasLoader)) {
+        ctx.addIssue({
+          code: "custom",
+          input: def,
+          path: [hasWasm ? "loader_path" : "wasm_path"],
+          message: "required when no algorithm and algorithm_version are given",
+        });
+      }
+    }),
+  );
 export type TaskDefinition = z.input<typeof TaskDefinition>;
 
 export class TaskDefinitionError extends Error {
