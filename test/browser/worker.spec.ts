@@ -297,9 +297,10 @@ test("setThreads grows the pool at once and shrinks it as offered slots are used
 test("an algorithm that patches worker globals cannot tamper with a different algorithm's results", async ({ page, cluster }) => {
   await openWorker(page, cluster.origin, () => cluster.stats());
   const client = await driver(cluster.driverUri);
-  const trap = client.callAsync({ wasm_path: c("classic", "tamper.wasm"), loader_path: c("classic", "tamper.js") });
-  expect(await client.selectTask(trap)).toBe(0);
-  await page.waitForTimeout(200); // the trap is set 50 ms after its task answered
+  const tamper = { wasm_path: c("classic", "tamper.wasm"), loader_path: c("classic", "tamper.js") };
+  expect(await client.selectTask(client.callAsync(tamper))).toBe(0);
+  // The trap is real: the same algorithm's next task runs in the same warm worker and answers garbage.
+  await expect(client.selectTask(client.callAsync(tamper))).rejects.toThrow();
   const out = join(logDir, "after-tamper.txt");
   const next = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: ["untouched"], result_files: { "/output/args.txt": out } });
   expect(await client.selectTask(next)).toBe(0);
