@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { closeBenchPage, openBarePage, openBenchPage } from "../support/browser.js";
-import { Cleanup } from "../support/cleanup.js";
+import { withContext } from "../support/cleanup.js";
 import { connectDriver, inlineBundle, sequentialTasks } from "../support/driver.js";
 import { TEST_FIXTURES } from "../support/paths.js";
 import { fmt, median, round } from "../support/stats.js";
@@ -21,13 +21,9 @@ const WARMUP = 2;
 const TASKS = 15;
 const LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 
-export async function run({ browser: getBrowser, cluster: getCluster, progress, tmp }) {
-  const cluster = await getCluster();
-  const browser = await getBrowser();
-  const cleanup = new Cleanup();
-  try {
-    const context = await browser.newContext();
-    cleanup.add("the browser context", () => context.close());
+export async function run(shared) {
+  const { progress, tmp } = shared;
+  return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
     const bundle = inlineBundle(join(TEST_FIXTURES, "legacy", "kmeans.legacy.js"), join(TEST_FIXTURES, "legacy", "kmeans.legacy.wasm"));
     const matrix = readFileSync(join(TEST_FIXTURES, "c", "data", "matrix.txt"));
     const labelsPath = join(tmp, "labels.json");
@@ -82,7 +78,5 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
       ],
       details: { originalMs: original.ms.map((x) => round(x, 2)), pipelineMs: rtt.map((x) => round(x, 2)), inPageMs: inPage },
     };
-  } finally {
-    await cleanup.run();
-  }
+  });
 }

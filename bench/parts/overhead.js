@@ -10,7 +10,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { closeBenchPage, openBarePage, openBenchPage } from "../support/browser.js";
-import { Cleanup } from "../support/cleanup.js";
+import { withContext } from "../support/cleanup.js";
 import { queuedToDone } from "../support/cluster.js";
 import { connectDriver, inlineBundle, sequentialTasks } from "../support/driver.js";
 import { BENCH, BENCH_BUILD, URLS } from "../support/paths.js";
@@ -32,13 +32,9 @@ async function profilesDir() {
   return dir;
 }
 
-export async function run({ browser: getBrowser, cluster: getCluster, progress, profile }) {
-  const cluster = await getCluster();
-  const browser = await getBrowser();
-  const cleanup = new Cleanup();
-  try {
-    const context = await browser.newContext();
-    cleanup.add("the browser context", () => context.close());
+export async function run(shared) {
+  const { progress, profile } = shared;
+  return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
     const noop = inlineBundle(join(BENCH_BUILD, "noop.js"), join(BENCH_BUILD, "noop.wasm"));
 
     progress(`bare page: ${BARE_RUNS} no-op runs`);
@@ -107,7 +103,5 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
         profiles,
       },
     };
-  } finally {
-    await cleanup.run();
-  }
+  });
 }

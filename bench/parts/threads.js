@@ -15,7 +15,7 @@ import { cpus } from "node:os";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { closeBenchPage, openBenchPage } from "../support/browser.js";
-import { Cleanup } from "../support/cleanup.js";
+import { withContext } from "../support/cleanup.js";
 import { burst, connectDriver, inlineBundle } from "../support/driver.js";
 import { nativeKernelPath } from "../support/native.js";
 import { BENCH_BUILD } from "../support/paths.js";
@@ -41,13 +41,9 @@ async function nativeBurst(exe, tasks, parallel) {
   return performance.now() - t0;
 }
 
-export async function run({ browser: getBrowser, cluster: getCluster, progress, tmp }) {
-  const cluster = await getCluster();
-  const browser = await getBrowser();
-  const cleanup = new Cleanup();
-  try {
-    const context = await browser.newContext();
-    cleanup.add("the browser context", () => context.close());
+export async function run(shared) {
+  const { progress, tmp } = shared;
+  return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
     const kernel = { ...inlineBundle(join(BENCH_BUILD, "kernel.js"), join(BENCH_BUILD, "kernel.wasm")), arguments: [String(STEPS)] };
@@ -97,7 +93,5 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
         nativeScaling: round(nativeScaling, 3),
       },
     };
-  } finally {
-    await cleanup.run();
-  }
+  });
 }

@@ -20,3 +20,20 @@ export class Cleanup {
     }
   }
 }
+
+/**
+ * Runs `part` with the shared cluster and browser and a fresh browser context, closing the context
+ * and whatever `part` adds to `cleanup` afterwards, whatever happens.
+ */
+export async function withContext({ browser: getBrowser, cluster: getCluster }, part) {
+  const cluster = await getCluster();
+  const browser = await getBrowser();
+  const cleanup = new Cleanup();
+  try {
+    const context = await browser.newContext();
+    cleanup.add("the browser context", () => context.close());
+    return await part({ cluster, browser, context, cleanup });
+  } finally {
+    await cleanup.run();
+  }
+}
