@@ -74,8 +74,31 @@ export const legacyPrelude = String.raw`(function () {
     self.removeEventListener("message", takePackage);
     var data = event.data || {};
     served = { link: data.dataLink || null, bytes: data.dataZip ? new Uint8Array(data.dataZip) : null };
+    if (data.module instanceof WebAssembly.Module && data.wasm instanceof ArrayBuffer) reuse(data.module, new Uint8Array(data.wasm));
   }
   self.addEventListener("message", takePackage);
+
+  // The runner compiled this algorithm's wasm once; when the adapter compiles those very bytes again
+  // (every adapter does, from buffWasm or its base64), it gets that module instead of a second compile.
+  function reuse(module, wasm) {
+    function same(source) {
+      var bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : null;
+      if (bytes === null || bytes.length !== wasm.length) return false;
+      for (var i = 0; i < bytes.length; i++) if (bytes[i] !== wasm[i]) return false;
+      return true;
+    }
+    var instantiate = WebAssembly.instantiate, compile = WebAssembly.compile, Module = WebAssembly.Module;
+    WebAssembly.instantiate = function (source, imports) {
+      if (!same(source)) return instantiate.apply(WebAssembly, arguments);
+      return instantiate.call(WebAssembly, module, imports).then(function (instance) { return { module: module, instance: instance }; });
+    };
+    WebAssembly.compile = function (source) {
+      return same(source) ? Promise.resolve(module) : compile.apply(WebAssembly, arguments);
+    };
+    WebAssembly.Module = new Proxy(Module, {
+      construct: function (target, args, newTarget) { return same(args[0]) ? module : Reflect.construct(target, args, newTarget); },
+    });
+  }
 
   function sameUrl(a, b) {
     if (a === b) return true;

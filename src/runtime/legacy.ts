@@ -36,17 +36,78 @@ interface LegacyReply {
   exitCode: number | null;
 }
 
-/** `NestedWorker`: the runtime's own Worker constructor (not the one algorithms see, whose workers end with their task). */
-export async function runLegacy(task: WorkerTask, transcript: Transcript, NestedWorker: typeof Worker): Promise<ShapeResult> {
-  const script = URL.createObjectURL(new Blob([legacyPrelude, "\n", task.loader], { type: "text/javascript" }));
-  const adapter = new NestedWorker(script);
+type AdapterEvent = { kind: "message"; event: MessageEvent<unknown> } | { kind: "error"; event: ErrorEvent } | { kind: "messageerror" };
+type AdapterListener = (event: AdapterEvent) => void;
+
+/**
+ * An adapter in its own nested worker, started ahead of its task (loading a bundle's script is most of a
+ * legacy task's cost). What it says before a task takes it (a load error, a note) is kept, not lost.
+ */
+class Adapter {
+  private readonly worker: Worker;
+  private readonly url: string;
+  private readonly early: AdapterEvent[] = [];
+  private listener: AdapterListener | null = null;
+
+  constructor(
+    readonly loader: string,
+    NestedWorker: typeof Worker,
+  ) {
+    this.url = URL.createObjectURL(new Blob([legacyPrelude, "\n", loader], { type: "text/javascript" }));
+    this.worker = new NestedWorker(this.url);
+    const hear = (event: AdapterEvent) => (this.listener ? this.listener(event) : this.early.push(event));
+    this.worker.onmessage = (event) => hear({ kind: "message", event });
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      hear({ kind: "error", event });
+    };
+    this.worker.onmessageerror = () => hear({ kind: "messageerror" });
+  }
+
+  listen(listener: AdapterListener): void {
+    this.listener = listener;
+    for (const event of this.early.splice(0)) listener(event);
+  }
+
+  post(message: unknown, transfer: Transferable[]): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  end(): void {
+    this.worker.terminate();
+    URL.revokeObjectURL(this.url);
+  }
+}
+
+/** The adapter started for this runtime worker's next legacy task (a worker runs one algorithm). */
+let spare: Adapter | null = null;
+
+function adapterFor(loader: string, NestedWorker: typeof Worker): Adapter {
+  const ready = spare;
+  spare = null;
+  if (ready?.loader === loader) return ready;
+  ready?.end();
+  return new Adapter(loader, NestedWorker);
+}
+
+/**
+ * `NestedWorker`: the runtime's own Worker constructor (not the one algorithms see, whose workers end
+ * with their task). `module`: the runner's compiled module of this wasm, which the adapter gets instead
+ * of compiling the same bytes again; null when the runner could not compile it (the adapter then
+ * fails its own way).
+ */
+export async function runLegacy(task: WorkerTask, transcript: Transcript, NestedWorker: typeof Worker, module: WebAssembly.Module | null): Promise<ShapeResult> {
+  const adapter = adapterFor(task.loader, NestedWorker);
   let reply: LegacyReply;
   try {
     reply = await new Promise<LegacyReply>((resolve, reject) => {
       const failed = (reason: string) =>
         reject(new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter failed: ${reason}`));
-      adapter.onmessage = (event: MessageEvent<unknown>) => {
-        const note = noteOf(event.data);
+      adapter.listen((heard) => {
+        // Only what the prelude cannot see arrives as an error: the script failing to load or parse.
+        if (heard.kind === "error") return failed(heard.event.message || "uncaught error");
+        if (heard.kind === "messageerror") return reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
+        const note = noteOf(heard.event.data);
         if (note) {
           if (note.kind === "console") {
             if (note.stream === "err") transcript.appendErr(note.text);
@@ -56,25 +117,19 @@ export async function runLegacy(task: WorkerTask, transcript: Transcript, Nested
           }
           return;
         }
-        const parsed = parseReply(event.data);
+        const parsed = parseReply(heard.event.data);
         if (parsed) resolve(parsed);
         else reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}"));
-      };
-      // Only what the prelude cannot see reaches here: the script failing to load or parse.
-      adapter.onerror = (event) => {
-        event.preventDefault();
-        failed(event.message || "uncaught error");
-      };
-      adapter.onmessageerror = () =>
-        reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
+      });
       const dataZip = task.dataZip;
-      adapter.postMessage({ dataLink: task.dataLink, dataZip }, dataZip ? [dataZip] : []);
+      adapter.post({ dataLink: task.dataLink, dataZip, module, wasm: module ? task.wasm : null }, dataZip ? [dataZip] : []);
       const body = legacyBodyOf(task);
-      adapter.postMessage(body, [(body.buffWasm as Uint8Array).buffer]);
+      adapter.post(body, [(body.buffWasm as Uint8Array).buffer]);
     });
   } finally {
-    adapter.terminate();
-    URL.revokeObjectURL(script);
+    // A fresh adapter scope per task, as the original widget had: this one is done; the next one starts now.
+    adapter.end();
+    spare = new Adapter(task.loader, NestedWorker);
   }
 
   transcript.appendOut(streamText(reply.stdout));

@@ -82,7 +82,7 @@ export class Runner implements RunnerApi {
   private async dispatch(shape: LoaderShape, key: string, task: WorkerTask, transcript: Transcript): Promise<ShapeResult> {
     switch (shape) {
       case LoaderShape.legacy:
-        return runLegacy(task, transcript, this.leftovers.Worker);
+        return runLegacy(task, transcript, this.leftovers.Worker, await this.bundles.compile(key).catch(() => null));
       case LoaderShape.emscriptenClassic:
       case LoaderShape.emscriptenModularize:
         return runEmscripten(shape, task, await this.bundles.compile(key), transcript);

@@ -364,3 +364,17 @@ test.describe("Rust legacy bundle (wasm-bindgen no-modules + adapter)", () => {
     expect(outcome.body.data).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
   });
 });
+
+test("the adapter gets the runner's compiled module for its wasm instead of compiling the bytes again", async ({ page, cluster }) => {
+  await open(page, cluster.origin);
+  // Compiling the same bytes twice gives two modules, unless both are the one the runner handed over.
+  const adapter = `onmessage = async function (e) { var data_link = e.data.data_link;
+    var a = await WebAssembly.compile(e.data.buffWasm), b = await WebAssembly.compile(e.data.buffWasm.slice());
+    var other = await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    var instance = await WebAssembly.instantiate(e.data.buffWasm, {});
+    postMessage({ body: { data: [a === b, instance.module === a, other !== a] } }); };`;
+  for (let task = 0; task < 2; task++) {
+    const outcome = await run(page, { wasm: "/fixtures/wasm-bindgen/no-modules/wasm_flate_bg.wasm", loaderText: adapter });
+    expect(outcome, `task ${task}`).toMatchObject({ ok: true, shape: "legacy", body: { data: [true, true, true] } });
+  }
+});
