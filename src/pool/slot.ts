@@ -62,7 +62,10 @@ export class Slot {
     this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
     const worker = this.worker;
     void worker.crashed.then((message) => {
-      if (this.worker === worker && this.state.name === "running") this.state.force({ kind: "crash", message });
+      if (this.worker !== worker) return;
+      if (this.state.name === "running") this.state.force({ kind: "crash", message });
+      // A worker that died between tasks (its frame was replaced) is replaced before the next task comes.
+      else if (this.state.name !== "retired") this.respawn();
     });
   }
 }

@@ -63,7 +63,7 @@ export class SandboxFrame {
     this.ready = this.load(timeoutMs);
     // One cheap check per batch of DOM changes: is our frame still in the document?
     this.watcher = new MutationObserver(() => {
-      if (!this.destroyed && !this.iframe.isConnected) this.replace();
+      if (!this.destroyed && !this.iframe.isConnected) this.replace("the sandbox frame was removed from the page");
     });
     this.watcher.observe(document, { childList: true, subtree: true });
   }
@@ -84,9 +84,11 @@ export class SandboxFrame {
     const id = this.nextId++;
     const channel = new MessageChannel();
     const crashed = new Promise<string>((ok) => this.crashes.set(id, ok));
+    // A frame that does not start a worker in time has stopped answering (its process may have died of an
+    // algorithm that ran it out of memory, which nothing reports): it is replaced, with all its workers.
     this.pending.set(
       id,
-      setTimeout(() => this.crashes.get(id)?.(`the sandbox frame did not start the worker within ${SPAWN_TIMEOUT_MS / 1000} s`), SPAWN_TIMEOUT_MS),
+      setTimeout(() => this.replace(`the sandbox frame did not start a worker within ${SPAWN_TIMEOUT_MS / 1000} s and was replaced`), SPAWN_TIMEOUT_MS),
     );
     void this.ready.then(() => this.post({ kind: "spawn", id, port: channel.port2 }, [channel.port2]));
     return {
@@ -141,9 +143,10 @@ export class SandboxFrame {
     return ready.then(() => this.post({ kind: "runtime", source: this.runtimeSource }));
   }
 
-  /** The frame left the document and took its workers with it: end their tasks, start a new frame. */
-  private replace(): void {
-    for (const crash of this.crashes.values()) crash("the sandbox frame was removed from the page");
+  /** The frame is gone (removed, or dead) and took its workers with it: end their tasks, start a new frame. */
+  private replace(reason: string): void {
+    this.iframe.remove();
+    for (const crash of this.crashes.values()) crash(reason);
     this.crashes.clear();
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
