@@ -97,4 +97,11 @@ export class PhoenixWorker {
   kill(): void {
     this.socket.disconnect();
   }
+
+  /** Cut the connection without a closing handshake, like a machine that vanished; no reconnect. */
+  drop(): void {
+    const ws = (this.socket as unknown as { conn: WebSocket | null }).conn; // phoenix's transport: a `ws` socket
+    ws?.terminate();
+    this.socket.disconnect(); // stops phoenix's reconnect; the socket is closing already, so no close frame goes out
+  }
 }
