@@ -28,7 +28,8 @@ export function checkOutcome(reply: unknown): RunnerOutcome | null {
   const textOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
   if (typeof body !== "string" || !textOrNull(stdout) || !textOrNull(stderr) || typeof ok !== "boolean" || !textOrNull(error) || !textOrNull(shape)) return null;
   if (errorCode != null && (typeof errorCode !== "number" || !Number.isInteger(errorCode))) return null;
-  return { body, stdout, stderr, ok, error, errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"], shape: shape as RunnerOutcome["shape"] };
+  const retire = (reply as { retire?: unknown }).retire === true;
+  return { body, stdout, stderr, ok, error, errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"], shape: shape as RunnerOutcome["shape"], retire };
 }
 
 /** An answer for a task that did not run to its end: the driver must still hear of it. */

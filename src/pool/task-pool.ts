@@ -55,6 +55,10 @@ export class TaskPool {
   private slots: Slot[] = [];
   private target = 0;
   private stopped = false;
+  private paused = false;
+  private share = 1;
+  /** Slots resting after a task (CPU share): offered again when their timer fires. */
+  private readonly resting = new Map<Slot, ReturnType<typeof setTimeout>>();
   private readonly spawn: Spawn;
   private readonly outbox: Outbox;
   private readonly events: Emitter<PoolEvents>;
@@ -84,6 +88,21 @@ export class TaskPool {
     }
     // An offered slot was promised to the cluster: it is kept until its task comes or the channel drops.
     for (const slot of this.slots.filter((s) => s.state.name === "idle")) this.settle(slot);
+  }
+
+  /**
+   * Paused: no new offers. A slot already offered stays promised (the protocol has no way to take
+   * an offer back), so the cluster may still send a task for it, and that task runs; running tasks finish.
+   */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (!paused) for (const slot of this.slots.filter((s) => s.state.name === "idle")) this.settle(slot);
+  }
+
+  /** Busy fraction of each slot (0 < share ≤ 1): after a task of `busy` ms its slot rests busy × (1/share − 1) ms. */
+  setShare(share: number): void {
+    this.share = Math.min(1, Math.max(0.01, share));
   }
 
   /** The channel (re)joined: the cluster holds none of our offers, so every free slot offers with a new tid. */
@@ -122,6 +141,8 @@ export class TaskPool {
   /** End everything; the pool is unusable afterwards. */
   stop(): void {
     this.stopped = true;
+    for (const timer of this.resting.values()) clearTimeout(timer);
+    this.resting.clear();
     for (const slot of this.slots) {
       if (slot.state.name === "running") slot.state.force({ kind: "lost" });
       slot.retire();
@@ -134,7 +155,7 @@ export class TaskPool {
   }
 
   private offer(slot: Slot): void {
-    if (!this.outbox.joined || slot.state.name !== "idle") return;
+    if (!this.outbox.joined || this.paused || this.resting.has(slot) || slot.state.name !== "idle") return;
     const tid = crypto.randomUUID();
     slot.state = { name: "offered", tid };
     this.outbox.offer(tid);
@@ -145,9 +166,24 @@ export class TaskPool {
     if (reoffer || slot.state.name === "running") slot.state = { name: "idle" };
     const active = this.slots.filter((s) => s.state.name !== "retired").length;
     if (active > this.target && slot.state.name === "idle") {
+      clearTimeout(this.resting.get(slot));
+      this.resting.delete(slot);
       slot.retire();
       this.slots = this.slots.filter((s) => s !== slot);
     } else this.offer(slot);
+  }
+
+  /** CPU share below 1: the slot sits out `busyMs × (1/share − 1)` before it is offered again. */
+  private rest(slot: Slot, busyMs: number): void {
+    const restMs = this.share >= 1 ? 0 : Math.round(busyMs * (1 / this.share - 1));
+    if (restMs <= 0) return;
+    this.resting.set(
+      slot,
+      setTimeout(() => {
+        this.resting.delete(slot);
+        if (!this.stopped && slot.state.name === "idle") this.settle(slot);
+      }, restMs),
+    );
   }
 
   private async run(slot: Slot, input: Input): Promise<void> {
@@ -161,12 +197,14 @@ export class TaskPool {
     this.events.emit("taskStarted", { tid });
     const ending = await running;
     if (this.stopped) return;
-    if (ending.kind !== "done" && ending.kind !== "refused") slot.respawn();
+    // Forced endings leave the worker in an unknown state; a worker that asks to retire holds what it cannot free.
+    if ((ending.kind !== "done" && ending.kind !== "refused") || (ending.kind === "done" && ending.outcome.retire)) slot.respawn();
 
     const { answer, error, code, shape } = conclude(tid, ending, this.deadlineMs);
     const answered = answer !== null && this.outbox.joined;
     if (answered) this.outbox.sendResult(answer);
     const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, code, answered, shape };
+    this.rest(slot, ended.ms);
     this.settle(slot);
     this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
   }

@@ -52,6 +52,8 @@ export interface RunnerOutcome {
   errorCode?: RuntimeErrorCode | null;
   /** Which loader shape ran it. */
   shape: LoaderShape | null;
+  /** The worker holds what it cannot release (imported ES modules): replace it after this task. */
+  retire?: boolean;
 }
 
 export const LoaderShape = {

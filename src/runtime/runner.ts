@@ -13,7 +13,7 @@ import { LoaderShape, RuntimeErrorCode, type RunnerApi, type RunnerOutcome, type
 import type { ShapeResult } from "./shape-result.js";
 import { Transcript, captureConsole } from "./transcript.js";
 import type { WorkerTask } from "./task.js";
-import { runWasmBindgen } from "./wasm-bindgen.js";
+import { runWasmBindgen, webImportsSpent } from "./wasm-bindgen.js";
 
 export class Runner implements RunnerApi {
   private readonly bundles = new Bundles(8);
@@ -63,7 +63,8 @@ export class Runner implements RunnerApi {
       running.catch(() => {}); // an interrupted run may still reject later; that is not news
       const result = await Promise.race([running, interrupted]);
       this.sweep(transcript);
-      return outcomeOf(result, transcript, shape);
+      const outcome = outcomeOf(result, transcript, shape);
+      return webImportsSpent() ? { ...outcome, retire: true } : outcome;
     } catch (error) {
       this.sweep(transcript);
       return failureOf(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed: "), transcript, shape);

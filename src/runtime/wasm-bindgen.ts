@@ -98,7 +98,19 @@ function evaluateNoModules(source: string): Glue {
   return { init: init as Initialiser, exports: init };
 }
 
+/**
+ * A worker never releases an ES module it imported, nor the wasm instance and memory that module
+ * keeps: past this many `--target web` tasks the runner asks for a fresh worker (V8 allows a process
+ * only so many wasm memories).
+ */
+const WEB_IMPORTS_PER_WORKER = 64;
+let webImports = 0;
+
+/** Whether this worker has imported as many web glues as it should. */
+export const webImportsSpent = (): boolean => webImports >= WEB_IMPORTS_PER_WORKER;
+
 async function importWeb(source: string): Promise<Glue> {
+  webImports++;
   // A new blob URL per task gives a new module instance, hence fresh glue state.
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
   let namespace: Record<string, unknown>;

@@ -15,7 +15,7 @@ import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
 import { until } from "../support/until.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
-type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage";
+type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage" | "retires";
 
 interface FakeWorker {
   id: number;
@@ -41,6 +41,7 @@ function fakeSpawner() {
         if (script === "proxies") return Comlink.proxy({ body: "x" }) as unknown as RunnerOutcome;
         if (script === "garbage") return { body: 42, ok: "yes" } as unknown as RunnerOutcome;
         const failed = script === "fails";
+        if (script === "retires") return { body: encodeResultBody({ data: 1 }), stdout: null, stderr: null, ok: true, error: null, errorCode: null, shape: "wasm-bindgen-web", retire: true };
         return {
           body: encodeResultBody(failed ? { error: "main() threw: no", error_code: ErrorCode.missingExport } : { data: task.params[1] ?? null }),
           stdout: null,
@@ -240,6 +241,16 @@ describe("every ending of a task (fake spawner and outbox)", () => {
 });
 
 describe("the warm path", () => {
+  it("a worker that asks to retire (it holds what it cannot free) is replaced after its answer", async () => {
+    const { pool, outbox, spawner, ended } = setUp();
+    pool.input(input(outbox.offers[0]!, ["retires"]));
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: true });
+    expect(decodeResultBody(outbox.results[0]!.body).data).toBe(1);
+    expect(spawner.workers).toHaveLength(2);
+    expect(spawner.workers[0]!.terminated).toBe(true);
+  });
+
   it("a worker's next task of the same algorithm carries its key only; another algorithm gets a fresh worker and the bytes", async () => {
     const { pool, outbox, spawner, ended } = setUp();
     const next = async (params: unknown[], body: Record<string, unknown> = {}) => {
