@@ -90,7 +90,9 @@ export class ClusterConnection {
   }
 
   offer(tid: string): void {
-    this.channel?.push(WorkerEvent.inputRequest, { tid });
+    // Phoenix buffers a push made while the socket is down and replays it after the rejoin, when the pool
+    // has already offered its slots again under new tids: the cluster would hold an offer nobody keeps.
+    if (this.isJoined && this.socket?.isConnected()) this.channel?.push(WorkerEvent.inputRequest, { tid });
   }
 
   sendResult(result: WorkerResult): void {

@@ -44,6 +44,7 @@ export type SchedulerCounts = Omit<ClusterCounts, "drivers" | "workers"> & { ref
 export type Submission = { task: Task; refused: null } | { task: Task; refused: string };
 
 export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
+  private stopped = false;
   private nextId = 1;
   private readonly queue = new TaskQueue();
   private readonly workers: WorkerChannels;
@@ -111,8 +112,18 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     return true;
   }
 
+  /**
+   * The cluster is closing: nothing is matched, aborted, re-queued or given up any more. Its drivers
+   * re-send what they wait for to the next cluster; failing their tasks on the way out (re-queued to
+   * workers that are closing too, until "lost by 3 workers") would be wrong.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** A driver's channel closed: drop its queued tasks, abort its running ones. */
   driverLeft(driver: Peer): void {
+    if (this.stopped) return;
     for (const task of this.queue.removeWhere((t) => t.driver === driver)) {
       this.forget(task);
       this.abort(task, "driver left before it ran");
@@ -130,6 +141,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
 
   /** A worker's channel closed: forget its slots, put its running tasks back first in line (or give up on them). */
   workerLeft(worker: Peer): void {
+    if (this.stopped) return;
     const slots = this.workers.remove(worker);
     if (!slots) return;
     const orphans = [...slots.running.values()].sort((a, b) => b.id - a.id);
@@ -147,6 +159,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   }
 
   private match(): void {
+    if (this.stopped) return;
     for (;;) {
       const head = this.queue.peek(true);
       if (!head) return;

@@ -131,6 +131,7 @@ export class LoopbackServer {
   }
 
   async close(): Promise<void> {
+    this.scheduler.stop();
     for (const connection of this.connections) connection.close();
     this.sockets.close();
     this.http.closeAllConnections();

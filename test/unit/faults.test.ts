@@ -146,3 +146,18 @@ it("answers each of 1,000 tasks exactly once while workers drop at random", asyn
   workers.forEach((w) => w.kill());
   s.close();
 });
+
+it("closing the cluster fails no task: a running task is neither re-queued to closing workers nor given up", async () => {
+  const workers = await Promise.all([1, 2, 3].map(() => PhoenixWorker.start({ origin: server.origin, handle: echo })));
+  for (const worker of workers) worker.answering = false;
+  const { s, topic } = await rawDriver();
+  s.send(topic, ClientEvent.task, { body: body([1]), type: "work", ref: "closing" }, "t");
+  await until(() => workers.some((w) => w.inputs.length === 1));
+  const events: string[] = [];
+  server.scheduler.on("event", (event) => events.push(event.kind));
+  await server.close();
+  expect(events).toEqual([]);
+  expect(s.received.filter((m) => m.event === ClientEvent.result)).toHaveLength(0);
+  for (const worker of workers) worker.kill();
+  server = await startLoopback({ port: 0 }); // afterEach closes it
+});
