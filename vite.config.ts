@@ -5,7 +5,17 @@
  * - `runtime`: the Web Worker runtime as its own classic script, loaded by the
  *   sandbox frame into workers (never into the host page).
  */
-import { defineConfig, type UserConfig } from "vite";
+import { defineConfig, transformWithEsbuild, type Plugin, type UserConfig } from "vite";
+
+/**
+ * Vite leaves an ES library's whitespace in place (to keep pure annotations for the app that bundles
+ * it again); pages that load the file as it is (the script-tag entry imports it after consent) would
+ * download that whitespace. Minify the finished chunk.
+ */
+const minifyChunk: Plugin = {
+  name: "minify-es-library",
+  renderChunk: (code, chunk) => transformWithEsbuild(code, chunk.fileName, { minify: true, format: "esm", target: "es2022", sourcemap: true }),
+};
 
 const entries = {
   library: { entry: "src/index.ts", fileName: "motivus-worker", formats: ["es"] as const },
@@ -25,5 +35,6 @@ export default defineConfig(({ mode }): UserConfig => {
       minify: "esbuild",
       lib: { entry, name: "MotivusWorker", fileName: () => `${fileName}.js`, formats: [...formats] },
     },
+    plugins: formats.includes("es" as never) ? [minifyChunk] : [],
   };
 });
