@@ -1,21 +1,39 @@
 /**
- * `data_link` fetched by the host (the sandbox has no network), each URL once
- * per page while it stays among the most recently used. Concurrent tasks
- * asking for the same link share one download. Every link passes the policy
- * of link-policy.ts first, and a download stops at `maxBytes`.
+ * `data_link` fetched by the host (the sandbox has no network): each URL once per page while it
+ * stays among the most recently used, and across page loads from the bundle cache (IndexedDB),
+ * revalidated then if its server gave an ETag or Last-Modified. Concurrent tasks asking for the
+ * same link share one download. Every link passes the policy of link-policy.ts first, and every
+ * download stops at `maxBytes`.
  */
+import type { BundleCache, Kept } from "./bundle-cache.js";
 import { checkLink, type LinkPolicy } from "./link-policy.js";
 import { LruMap } from "./lru.js";
 
 export interface DataLinkOptions extends LinkPolicy {
   /** A larger data package is refused, whatever its server says about its length. */
   maxBytes: number;
-  /** Downloads kept. */
+  /** Downloads kept in memory. */
   capacity?: number;
+  /** Where data packages outlive the page; without one they do not. */
+  cache?: BundleCache;
+}
+
+/** `createWorker(…).cacheStats()`: whether data packages are kept across page loads (else why not), and how well it serves. */
+export interface CacheStats {
+  persistent: boolean;
+  reason: string | null;
+  /** data_link requests served without downloading the bytes (from memory, the store, or a 304). */
+  hits: number;
+  misses: number;
+  /** What the store holds now. */
+  bytes: number;
+  entries: number;
 }
 
 export class DataLinks {
   private readonly downloads: LruMap<string, Promise<ArrayBuffer>>;
+  private hits = 0;
+  private misses = 0;
 
   constructor(private readonly options: DataLinkOptions) {
     this.downloads = new LruMap(options.capacity ?? 8);
@@ -23,24 +41,58 @@ export class DataLinks {
 
   get(link: string): Promise<ArrayBuffer> {
     let download = this.downloads.get(link);
-    if (!download) {
+    if (download) this.hits++;
+    else {
       const url = checkLink(link, this.options);
-      download = url instanceof Error ? Promise.reject(url) : fetchBytes(url, this.options.maxBytes);
+      download = url instanceof Error ? Promise.reject(url) : this.load(url);
       download.catch(() => this.downloads.delete(link));
       this.downloads.set(link, download);
     }
     return download;
   }
+
+  async stats(): Promise<CacheStats> {
+    const status = (await this.options.cache?.status()) ?? { persistent: false, reason: "no cache was given", bytes: 0, entries: 0 };
+    return { ...status, hits: this.hits, misses: this.misses };
+  }
+
+  private async load(url: URL): Promise<ArrayBuffer> {
+    const { cache, maxBytes } = this.options;
+    const href = url.href;
+    const kept = await cache?.lookup(href);
+    // A kept copy is revalidated if its server gave validators (once per page life: then `downloads`
+    // holds it); offline, refused or failing, the server leaves it standing.
+    const got = kept && kept.etag === null && kept.modified === null ? kept : await fetchBytes(url, maxBytes, kept).catch((err: Error) => kept ?? Promise.reject(err));
+    if (got === kept) this.hits++;
+    else {
+      this.misses++;
+      // Not awaited: the task need not wait for the store.
+      void cache?.keep(href, got.bytes, { etag: got.etag, modified: got.modified });
+    }
+    return got.bytes;
+  }
 }
 
-async function fetchBytes(url: URL, maxBytes: number): Promise<ArrayBuffer> {
+interface Download {
+  bytes: ArrayBuffer;
+  etag: string | null;
+  modified: string | null;
+}
+
+/** The bytes at `url` and their validators, or `kept` itself when the server says (304) it is still current. */
+async function fetchBytes(url: URL, maxBytes: number, kept?: Kept): Promise<Download> {
+  const headers: Record<string, string> = {};
+  if (kept?.etag) headers["if-none-match"] = kept.etag;
+  if (kept?.modified) headers["if-modified-since"] = kept.modified;
   let res: Response;
   try {
     // No cookies or credentials of the host site, no referrer, no redirect to somewhere the policy never saw.
-    res = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", redirect: "error", mode: "cors" });
+    // "no-store": the bundle cache is the cache, the HTTP cache need not hold a second copy.
+    res = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", redirect: "error", mode: "cors", cache: "no-store", headers });
   } catch (err) {
     throw new Error(`could not fetch data_link ${url.href}: ${(err as Error).message}`);
   }
+  if (kept && res.status === 304) return kept;
   if (!res.ok) throw new Error(`could not fetch data_link ${url.href}: it answered ${res.status}`);
   const tooBig = () => new Error(`data_link ${url.href} is larger than the ${maxBytes} bytes a data package may have`);
   if (Number(res.headers.get("content-length")) > maxBytes) {
@@ -48,8 +100,10 @@ async function fetchBytes(url: URL, maxBytes: number): Promise<ArrayBuffer> {
     throw tooBig();
   }
   // Read as bytes whatever the content type says, counting as it comes.
+  const etag = res.headers.get("etag");
+  const modified = res.headers.get("last-modified");
   const reader = res.body?.getReader();
-  if (!reader) return new ArrayBuffer(0);
+  if (!reader) return { bytes: new ArrayBuffer(0), etag, modified };
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -68,5 +122,5 @@ async function fetchBytes(url: URL, maxBytes: number): Promise<ArrayBuffer> {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return bytes.buffer;
+  return { bytes: bytes.buffer, etag, modified };
 }
