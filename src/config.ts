@@ -1,10 +1,14 @@
 /** Options of `createWorker`, validated with zod, and the defaults a user would expect. */
 import { z } from "zod/mini";
+import { PolicyOptions, resolveRules } from "./policy/options.js";
+import { defaultThreads as threadsFor, type PolicyRules } from "./policy/rules.js";
+import { deviceMemory } from "./policy/signals.js";
 import { describeIssues } from "./protocol/issues.js";
 
 export const PRODUCTION_CLUSTER = "wss://waterbear.api.motivus.cl/socket";
 
-const defaultThreads = () => Math.max(1, Math.floor((globalThis.navigator?.hardwareConcurrency ?? 2) / 2));
+// Half the cores, fewer on a device with little memory (policy/rules.ts).
+const defaultThreads = () => threadsFor(globalThis.navigator?.hardwareConcurrency, deviceMemory());
 
 const count = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
 
@@ -20,6 +24,12 @@ export const WorkerOptions = z.strictObject({
   heartbeatIntervalMs: z._default(count(1, 25_000), 5_000),
   /** A task's data package (`data_link`) larger than this is refused. */
   maxDataLinkBytes: z._default(count(1, 2 ** 32), 256 * 1024 * 1024),
+  /** Data packages kept across page loads (IndexedDB) up to this many bytes, least recently used first out. */
+  cacheMaxBytes: z._default(count(0, 2 ** 42), 256 * 1024 * 1024),
+  /** Busy fraction of each thread, 0 < share ≤ 1 (default 1): a thread rests between tasks to keep to it. */
+  cpuShare: z._default(z.number().check(z.gt(0), z.lte(1)), 1),
+  /** When to take fewer or no tasks: hidden page, battery, compute pressure, other tabs, data saver (policy/options.ts). */
+  policy: z.optional(PolicyOptions),
   /** Where the Web Worker runtime script is; default: `runtime.js` beside this library. */
   runtimeUrl: z.optional(z.string()),
   /** Element the hidden sandbox frame is attached to; default `document.body`. */
@@ -35,8 +45,11 @@ export interface ResolvedConfig {
   deadlineMs: number;
   heartbeatIntervalMs: number;
   maxDataLinkBytes: number;
+  cacheMaxBytes: number;
   runtimeUrl: string | undefined;
   container: Element | undefined;
+  cpuShare: number;
+  policy: PolicyRules;
 }
 
 export class OptionsError extends Error {
@@ -66,7 +79,10 @@ export function resolveConfig(input: WorkerOptions = {}): ResolvedConfig {
     deadlineMs: o.deadlineMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     maxDataLinkBytes: o.maxDataLinkBytes,
+    cacheMaxBytes: o.cacheMaxBytes,
     runtimeUrl: o.runtimeUrl,
     container: o.container,
+    cpuShare: o.cpuShare,
+    policy: resolveRules(o.policy),
   };
 }

@@ -3,19 +3,26 @@
  * Waterbear cluster. `createWorker(options)` gives a controller; nothing
  * connects or computes until `start()` (call it once the visitor agreed).
  */
-import { DataLinks } from "./cache/data-links.js";
+import { BundleCache } from "./cache/bundle-cache.js";
+import { DataLinks, type CacheStats } from "./cache/data-links.js";
 import { ClusterConnection } from "./cluster/connection.js";
 import type { Stats } from "./protocol/cluster.js";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
+import { Policy } from "./policy/policy.js";
+import { describeReason, type Budget } from "./policy/rules.js";
+import { contentKey } from "./pool/bundle-keys.js";
 import { TaskPool, type PoolEvents } from "./pool/task-pool.js";
 import { SandboxFrame } from "./sandbox/page/frame.js";
 
-export type WorkerState = "idle" | "connecting" | "running" | "reconnecting" | "stopped" | "error";
+/** `waiting`: started, but the policy holds the connection back (offline, or another tab of this site works). */
+export type WorkerState = "idle" | "connecting" | "running" | "waiting" | "reconnecting" | "stopped" | "error";
 
 export interface WorkerEvents extends PoolEvents {
   state: { state: WorkerState; reason: string | null };
   stats: Stats["body"];
+  /** What the pool may do now (policy/rules.ts); `describeBudget` puts it in words. */
+  budget: Budget;
 }
 
 export interface MotivusWorker {
@@ -26,7 +33,13 @@ export interface MotivusWorker {
   start(): Promise<void>;
   stop(): void;
   setThreads(count: number): void;
+  /** What the policy allows now: threads, pause (and why), CPU share, whether to connect. */
+  readonly budget: Budget;
+  /** The busy fraction of each thread, 0 < share ≤ 1: a thread rests between tasks to keep to it. */
+  setCpuShare(share: number): void;
   on<K extends keyof WorkerEvents>(event: K, listener: (value: WorkerEvents[K]) => void): () => void;
+  /** Whether data packages are cached across page loads (else why not), hits, misses, bytes held. */
+  cacheStats(): Promise<CacheStats>;
 }
 
 // Read at load time: in the script-tag build this is the script's own URL, known only while it runs.
@@ -49,14 +62,88 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
   let frame: SandboxFrame | null = null;
   let pool: TaskPool | null = null;
   let connection: ClusterConnection | null = null;
+  let stateReason: string | null = null;
+  let wanted = false; // start() was called and stop() was not
+  let linking: Promise<void> | null = null;
+  let cut: () => void = () => {}; // ends a connect() the policy called off (Phoenix would wait for ever)
+  const policy = new Policy(config.policy, { threads, share: config.cpuShare }, (budget) => obey(budget));
+  // Lives as long as the worker, across stop and start; IndexedDB is opened at the first data_link.
+  const dataLinks = new DataLinks({
+    clusterOrigin: config.httpOrigin,
+    pageOrigin: location.origin,
+    maxBytes: Math.min(config.maxDataLinkBytes, policy.budget.maxDataBytes ?? Infinity), // data saver
+    cache: new BundleCache({ maxBytes: config.cacheMaxBytes, hash: contentKey }),
+  });
 
   const setState = (next: WorkerState, reason: string | null = null) => {
-    if (next === state) return;
+    if (next === state && reason === stateReason) return;
     state = next;
+    stateReason = reason;
     events.emit("state", { state, reason });
   };
 
+  const obeyPool = (budget: Budget) => {
+    pool?.setPaused(budget.paused !== null); // first: a slot that setThreads adds must not be offered while paused
+    pool?.setShare(budget.share);
+    pool?.setThreads(budget.threads);
+  };
+
+  /** A new budget: the pool follows it; offline or with another tab working, this one lets go of the cluster. */
+  const obey = (budget: Budget) => {
+    events.emit("budget", budget);
+    obeyPool(budget);
+    if (!wanted) return;
+    if (!budget.connect) {
+      cut();
+      if (connection?.joined) pool?.lost(); // what ran or was offered is the cluster's again
+      connection?.disconnect();
+      setState("waiting", describeReason(budget.paused!, policy.rules));
+    } else if (state === "waiting") link().catch(fail);
+  };
+
+  /** Connect, making the sandbox frame and the pool the first time; returns early when the policy calls it off. */
+  const link = (): Promise<void> => {
+    setState("connecting");
+    return (linking ??= (async () => {
+      if (!frame) {
+        const created = await SandboxFrame.create(await loadRuntime(config), config.container ?? document.body);
+        if (!wanted) return created.destroy();
+        frame = created;
+      }
+      const sandbox = frame;
+      if (!connection) {
+        const conn: ClusterConnection = new ClusterConnection(config, {
+          joined: () => {
+            setState("running");
+            pool?.joined();
+          },
+          lost: (reason) => {
+            setState("reconnecting", reason);
+            pool?.lost();
+          },
+          input: (input) => pool?.input(input),
+          badInput: (tid, reason) => pool?.badInput(tid, reason),
+          abort: (tid) => pool?.abort(tid),
+          stats: (stats) => events.emit("stats", stats.body),
+        });
+        connection = conn;
+        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, dataLinks });
+        obeyPool(policy.budget);
+      }
+      if (!wanted || !policy.budget.connect) return;
+      await Promise.race([connection.connect(), new Promise<void>((ok) => (cut = ok))]);
+    })().finally(() => (linking = null)));
+  };
+
+  const fail = (err: Error) => {
+    stop();
+    setState("error", err.message);
+  };
+
   const stop = () => {
+    wanted = false;
+    policy.end(); // releases the tab lock: another tab of this site takes over
+    cut();
     pool?.stop();
     connection?.disconnect();
     frame?.destroy();
@@ -77,40 +164,32 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
       return pool?.running ?? 0;
     },
     on: (event, listener) => events.on(event, listener),
+    get budget() {
+      return policy.budget;
+    },
+    cacheStats: () => dataLinks.stats(),
     stop,
     setThreads(count: number) {
       if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
       threads = count;
-      pool?.setThreads(count);
+      policy.choose({ threads: count });
     },
+    setCpuShare(share: number) {
+      if (!(share > 0 && share <= 1)) throw new RangeError(`the CPU share must be above 0 and at most 1, not ${share}`);
+      policy.choose({ share });
+    },
+    /** Resolves once connected, or once waiting for its turn (state `waiting`, the reason says why). */
     async start() {
-      if (state === "connecting" || state === "running" || state === "reconnecting") return;
-      setState("connecting");
+      if (wanted) return;
+      wanted = true;
       try {
-        frame = await SandboxFrame.create(await loadRuntime(config), config.container ?? document.body);
-        const sandbox = frame;
-        const conn: ClusterConnection = new ClusterConnection(config, {
-          joined: () => {
-            setState("running");
-            pool?.joined();
-          },
-          lost: (reason) => {
-            setState("reconnecting", reason);
-            pool?.lost();
-          },
-          input: (input) => pool?.input(input),
-          badInput: (tid, reason) => pool?.badInput(tid, reason),
-          abort: (tid) => pool?.abort(tid),
-          stats: (stats) => events.emit("stats", stats.body),
-        });
-        connection = conn;
-        const dataLinks = new DataLinks({ clusterOrigin: config.httpOrigin, pageOrigin: location.origin, maxBytes: config.maxDataLinkBytes });
-        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, dataLinks });
-        pool.setThreads(threads);
-        await conn.connect();
+        setState("connecting");
+        await policy.begin(); // the first readings: visibility, battery, network, the tab lock
+        if (!wanted) return;
+        if (policy.budget.connect) await link();
+        else setState("waiting", describeReason(policy.budget.paused!, policy.rules));
       } catch (err) {
-        stop();
-        setState("error", (err as Error).message);
+        fail(err as Error);
         throw err;
       }
     },
@@ -118,5 +197,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
 }
 
 export { OptionsError, type WorkerOptions } from "./config.js";
+export { describeBudget, describeReason, type Budget, type Reason } from "./policy/rules.js";
+export type { CacheStats } from "./cache/data-links.js";
 export type { TaskEnded, TaskStarted } from "./pool/task-pool.js";
 export { LoaderShape } from "./protocol/runner.js";
