@@ -2,7 +2,7 @@
  * Headless Chromium pages that open the demo page and so act as browser
  * workers of the loopback cluster. Uses Debian's Chromium (or CHROMIUM_PATH);
  * never downloads a browser. A configured token reaches the page through an
- * init script (`window.motivusLoopback.token`, read by demo/index.html), never
+ * init script (`window.motivusLoopback.token`, read by demo/worker.html), never
  * through its URL, which is logged.
  */
 import type { Browser } from "playwright-core";

@@ -151,7 +151,7 @@ export async function start(argv: string[], print: (line: string) => void, log: 
   };
   if (headless > 0) {
     // The token goes to the pages without their URL (browsers.ts): the URL is logged.
-    const pageUrl = `${server.origin}/?autostart=1&threads=${threads}&deadline=${deadline * 1000}`;
+    const pageUrl = `${server.origin}/worker.html?autostart=1&threads=${threads}&deadline=${deadline * 1000}`;
     try {
       browsers = await startHeadlessWorkers({ count: headless, pageUrl, token, log });
     } catch (err) {

@@ -551,7 +551,7 @@ describe("13. the headless pages' token", () => {
       const server = running!.server;
       await until(() => server.stats().offered_slots === 1, 45_000);
       const log = printed.join("\n");
-      expect(log).toMatch(/browser 1 opened http:\/\/127\.0\.0\.1:\d+\/\?autostart=1/);
+      expect(log).toMatch(/browser 1 opened http:\/\/127\.0\.0\.1:\d+\/worker\.html\?autostart=1/);
       // Trusted: it connected with the token, not as a guest.
       expect(log).toMatch(/worker \w+ joined, trusted/);
       expect(log).not.toContain(secret);
