@@ -130,7 +130,7 @@ function serverHits(cluster: LoopbackServer): string[] {
 /** The demo page as a worker, holding the host's secrets in every store it has; a driver. */
 async function hostPage(page: Page, cluster: LoopbackServer, query = ""): Promise<Host> {
   const hits = serverHits(cluster);
-  await page.goto(`${cluster.origin}/?autostart=1&threads=1${query}`);
+  await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1${query}`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   const events = await recordEvents(page);
   const held = await page.evaluate(async (secret) => {

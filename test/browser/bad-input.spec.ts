@@ -11,7 +11,7 @@ import { fakeCluster } from "./support/fake-cluster.js";
 test("malformed tasks get an error result for their tid, garbage is ignored, and the worker keeps working", async ({ page, cluster }) => {
   const fake = await fakeCluster();
   try {
-    await page.goto(`${cluster.origin}/?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
+    await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
     await expect.poll(() => fake.offers.length).toBe(1);
 
     // Wrong types: the worker answers this tid with an error naming the field, then offers again.

@@ -7,7 +7,7 @@ import { expect, fixtures, test } from "./support/cluster.js";
 const datapkg = { wasm_path: `${fixtures}/c/build/classic/datapkg.wasm`, loader_path: `${fixtures}/c/build/classic/datapkg.js` };
 
 test("data_link: no credentials are sent, relative and plain-http foreign links are refused", async ({ page, cluster }) => {
-  await page.goto(`${cluster.origin}/?autostart=1&threads=1`);
+  await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   // The visitor is "logged in" to the host site, which is also the cluster here.
   await page.evaluate(() => (document.cookie = "session=secret-of-the-visitor; path=/"));

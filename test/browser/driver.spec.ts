@@ -4,7 +4,7 @@ import { expect, test } from "./support/cluster.js";
 
 test("the driver runs in a browser page: results and failures come back", async ({ page, context, cluster }) => {
   const worker = await context.newPage();
-  await worker.goto(`${cluster.origin}/?autostart=1&threads=1`);
+  await worker.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   await page.goto(`${cluster.origin}/pages/driver.html`);
   await page.waitForFunction(() => (window as any).driverReady === true);

@@ -15,7 +15,7 @@ const echo = { wasm_path: `${fixtures}/c/build/classic/echo.wasm`, loader_path: 
 
 /** Open the demo page as a worker with `threads` slots and wait until the cluster holds its offers. */
 async function openWorker(page: Page, server: LoopbackServer, threads = 1, offered = threads): Promise<PageEvent[]> {
-  await page.goto(`${server.origin}/?autostart=1&threads=${threads}`);
+  await page.goto(`${server.origin}/worker.html?autostart=1&threads=${threads}`);
   await expect.poll(() => server.stats().offered_slots).toBe(offered);
   return recordEvents(page);
 }

@@ -8,7 +8,7 @@ import { expect, fixtures, test } from "./support/cluster.js";
 const echo = { wasm_path: `${fixtures}/c/build/classic/echo.wasm`, loader_path: `${fixtures}/c/build/classic/echo.js` };
 
 test("forged frame messages from a foreign frame are ignored by the host page and the sandbox frame", async ({ page, cluster }) => {
-  await page.goto(`${cluster.origin}/?autostart=1&threads=2`);
+  await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=2`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
   const failures: string[] = [];
   await page.exposeFunction("reportFailure", (error: string) => void failures.push(error));

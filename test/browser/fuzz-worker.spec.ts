@@ -31,7 +31,7 @@ test("generated malformed inputs each get an error for their slot; the worker ke
   test.setTimeout(180_000);
   const fake = await fakeCluster();
   try {
-    await page.goto(`${cluster.origin}/?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
+    await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
     await expect.poll(() => fake.offers.length).toBe(1);
     const errors = new Set<string>();
     await fc.assert(

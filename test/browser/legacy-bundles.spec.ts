@@ -108,7 +108,7 @@ test.describe("bundles built like motivus build (webpack, minified)", () => {
   });
 
   test("end to end: driver, loopback cluster, the demo page's pool and sandbox", async ({ page, cluster }) => {
-    await page.goto(`${cluster.origin}/?autostart=1&threads=1`);
+    await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
     await expect.poll(() => cluster.stats().offered_slots).toBe(1);
     const logDir = await mkdtemp(join(tmpdir(), "motivus-legacy-"));
     const client = await Client.connect({ uri: cluster.driverUri, logDir });

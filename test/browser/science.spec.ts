@@ -64,7 +64,7 @@ async function logged(dir: string, stream: "stdout" | "stderr"): Promise<string>
 
 test("ising (emcc -O3 classic + data package, via the registry) writes the same bytes in a browser worker as a native gcc build", async ({ page, cluster }) => {
   test.setTimeout(120_000);
-  await page.goto(`${cluster.origin}/?autostart=1&threads=1`);
+  await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
 
   const dir = await mkdtemp(join(tmpdir(), "motivus-ising-"));

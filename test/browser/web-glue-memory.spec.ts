@@ -6,9 +6,7 @@ import { expect, fixtures, test } from "./support/cluster.js";
 
 test("a page runs 200 --target web tasks one after another without running out of wasm memory", async ({ page, cluster }) => {
   test.setTimeout(180_000);
-  // The developer's worker page (worker.html where the demo page is the widget's).
-  const path = (await fetch(`${cluster.origin}/worker.html`)).ok ? "/worker.html" : "/";
-  await page.goto(`${cluster.origin}${path}?autostart=1&threads=1`);
+  await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
   const sql = { wasm_path: `${fixtures}/wasm-bindgen/web/sql_fmt_bg.wasm`, loader_path: `${fixtures}/wasm-bindgen/web/sql_fmt.js`, entry: "format" };

@@ -14,7 +14,7 @@ const KMEANS_LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 
 /** Open the demo page as a worker with `threads` slots and wait until the cluster holds its offers. */
 async function openWorker(page: Page, origin: string, stats: () => { offered_slots: number }, threads = 1, extra = ""): Promise<void> {
-  await page.goto(`${origin}/?autostart=1&threads=${threads}${extra}`);
+  await page.goto(`${origin}/worker.html?autostart=1&threads=${threads}${extra}`);
   await expect.poll(() => stats().offered_slots).toBe(threads);
 }
 

@@ -447,9 +447,7 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
   let server: LoopbackServer = await startLoopback({ port: 0, log: clusterLog.line });
   const port = server.port;
   const origin = server.origin;
-  // The demo's worker page: `/?autostart=1&threads=1`, which newer demos forward to `/worker.html`; ask for that directly when there is one.
-  const workerPage = (await fetch(`${origin}/worker.html`, { method: "HEAD" }).catch(() => null))?.ok ? "/worker.html" : "/";
-  const pageUrl = `${origin}${workerPage}?autostart=1&threads=1`;
+  const pageUrl = `${origin}/worker.html?autostart=1&threads=1`;
 
   // Simulated workers: kept at `workerCount`; each answers as the browser would, after `workMs` of "work".
   let life = 0;
