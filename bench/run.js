@@ -20,6 +20,7 @@ import * as threads from "./parts/threads.js";
 import * as payload from "./parts/payload.js";
 import * as legacy from "./parts/legacy.js";
 import * as reload from "./parts/reload.js";
+import * as share from "./parts/share.js";
 import { Cleanup } from "./support/cleanup.js";
 import { launchChromium } from "./support/browser.js";
 import { startCluster } from "./support/cluster.js";
@@ -36,6 +37,7 @@ const PARTS = [
   ["payload", payload],
   ["legacy", legacy],
   ["reload", reload],
+  ["share", share],
 ];
 /** Every figure of results.json, in this order; `null` when not measured. */
 const FIGURES = [
@@ -148,7 +150,6 @@ async function main() {
         fail(String(err.message ?? err).split("\n")[0]);
       }
     }
-    rows.push({ figure: "busyFraction", value: "null", reference: "—", ratio: "—", target: "—", notes: ["placeholder: the CPU-share feature will fill it"] });
   } finally {
     await cleanup.run();
   }

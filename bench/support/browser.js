@@ -46,10 +46,10 @@ export function watchPage(page, origin) {
  * A bench page (bench.html) in `context` working for `cluster` with `threads` slots; resolves once its slots are
  * offered. `expectWorkers`: how many worker channels the cluster should then hold in all (default 1: this page).
  */
-export async function openBenchPage(context, cluster, { threads = 1, expectWorkers = 1 } = {}) {
+export async function openBenchPage(context, cluster, { threads = 1, share = 1, expectWorkers = 1 } = {}) {
   const page = await context.newPage();
   const watch = watchPage(page, cluster.origin);
-  await page.goto(`${cluster.origin}${URLS.benchPage}?threads=${threads}`);
+  await page.goto(`${cluster.origin}${URLS.benchPage}?threads=${threads}&share=${share}`);
   await waitForBenchSlots(page, cluster, threads, expectWorkers);
   return { page, watch, record: () => benchRecord(page, watch) };
 }
