@@ -193,3 +193,16 @@ test("validators: an unchanged file revalidates with a 304 and runs from the cac
   // The old bytes go with the link that held them.
   await expect.poll(() => storedKeys(page)).toEqual([sha256(zipOf(2))]);
 });
+
+test("data saver (simulated: navigator.connection.saveData set by an init script): a package over saveDataMaxBytes is refused with a reason, one under it runs", async ({ page, cluster, packages }) => {
+  await page.context().addInitScript(() => Object.defineProperty(navigator, "connection", { value: { saveData: true } }));
+  const link = await publish(packages, cluster.origin, 1);
+  const size = zipOf(1).byteLength;
+
+  await openWorker(page, cluster, `?saveDataMax=${size - 1}`);
+  expect(await page.evaluate(() => (window as unknown as CachePage).motivusWorker.budget)).toMatchObject({ limits: ["save-data"], maxDataBytes: size - 1 });
+  await expect(greetingVia(cluster, link)).rejects.toThrow(`data_link ${link} is larger than the ${size - 1} bytes a data package may have`);
+
+  await reopen(page, cluster, `?saveDataMax=${size}`);
+  expect(await greetingVia(cluster, link)).toBe(greeting(1));
+});

@@ -22,10 +22,6 @@ async function axeViolations(page: Page): Promise<string[]> {
   return violations.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes[0]?.target)}`);
 }
 
-test.beforeEach(async ({ context }) => {
-  await context.addInitScript(() => delete (window as any).PressureObserver); // the machine's real load must not pause it
-});
-
 test("the demo page has no accessibility violations (axe-core): collapsed, open, after consent, light and dark", async ({ page, cluster }) => {
   await page.goto(`${cluster.origin}/`);
   await expect(widget(page).locator("button.pill")).toBeVisible();

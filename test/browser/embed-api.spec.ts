@@ -10,10 +10,6 @@ function tokenUsed(page: Page): Promise<string | null> {
   return new Promise((ok) => page.on("request", (r) => r.url().endsWith("/api/user") && ok(r.headers()["authorization"] ?? null)));
 }
 
-test.beforeEach(async ({ context }) => {
-  await context.addInitScript(() => delete (window as any).PressureObserver); // the machine's real load must not pause it
-});
-
 test("window.Motivus set before the tag: its settings are read (client_id as the token), a data attribute wins, an unknown key is named", async ({ page, cluster }) => {
   const errors: string[] = [];
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));

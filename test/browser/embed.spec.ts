@@ -7,7 +7,6 @@ import { Client } from "../../dist/driver/index.js";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 test("one script tag with data-cluster, started by the site's own button through window.Motivus, makes the page a worker", async ({ page, cluster }) => {
-  await page.addInitScript(() => delete (window as any).PressureObserver); // the machine's real load must not pause it
   await page.goto(`${cluster.origin}/pages/embed.html`);
   await page.waitForFunction(() => typeof (window as any).Motivus?.start === "function");
   expect(cluster.stats().workers).toBe(0);

@@ -7,12 +7,6 @@ import { expect, fixtures, test } from "./support/cluster.js";
 
 const echo = `${fixtures}/c/build/modularize`;
 
-// The machine's own load must not pause these pages (Chromium reports real compute pressure, and
-// under a busy test run it is "critical"): an init script removes PressureObserver, except where the
-// pressure test puts a fake one in its place.
-test.beforeEach(async ({ context }) => {
-  await context.addInitScript(() => delete (window as any).PressureObserver);
-});
 const status = (page: Page) => page.locator("#status");
 
 /** Run `n` echo tasks to the end: a slot the budget no longer wants is retired (or not offered again) after its task. */

@@ -39,7 +39,6 @@ async function shoot(page: Page, name: string): Promise<void> {
 test("widget screenshots: collapsed, light (asking), working, dark", async ({ page, cluster }) => {
   test.setTimeout(120_000);
   await mkdir(out, { recursive: true });
-  await page.addInitScript(() => delete (window as any).PressureObserver); // the machine's real load must not pause it
   await page.emulateMedia({ colorScheme: "light", reducedMotion: "reduce" });
   await page.goto(`${cluster.origin}/`);
   await expect(widget(page).locator("button.pill")).toBeVisible();

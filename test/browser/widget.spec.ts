@@ -16,12 +16,6 @@ async function agree(page: Page): Promise<void> {
   await button(page, "Agree and start").click();
 }
 
-// The machine's real load must not pause these pages (Chromium reports real compute pressure, and a
-// busy test run is "critical"): an init script removes PressureObserver.
-test.beforeEach(async ({ context }) => {
-  await context.addInitScript(() => delete (window as any).PressureObserver);
-});
-
 test("nothing is loaded, connected or computed before the visitor agrees (the page's requests and the loopback's stats)", async ({ page, cluster }) => {
   const paths: string[] = [];
   const sockets: string[] = [];

@@ -11,6 +11,13 @@ export const root = fileURLToPath(new URL("../../..", import.meta.url));
 export const fixtures = `${root}/test/fixtures`;
 
 export const test = base.extend<{ cluster: LoopbackServer; clusterLog: string[] }>({
+  // Chromium reports the machine's real compute pressure, and a busy test run is "critical", which
+  // pauses a worker with the default policy: pages here have no PressureObserver (the policy test
+  // that needs one puts a fake in its place).
+  context: async ({ context }, use) => {
+    await context.addInitScript(() => delete (window as { PressureObserver?: unknown }).PressureObserver);
+    await use(context);
+  },
   clusterLog: async ({}, use) => use([]),
   cluster: async ({ clusterLog }, use) => {
     const server = await startLoopback({
