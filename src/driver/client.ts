@@ -9,7 +9,7 @@
  */
 import { Socket, type Channel } from "phoenix";
 import { base64Of, textOf } from "../protocol/body.js";
-import { ClientEvent, DriverResult, Topic, type TaskBody, type TaskPush } from "../protocol/cluster.js";
+import { ClientEvent, DriverResult, PhxEvent, Topic, type TaskBody, type TaskPush } from "../protocol/cluster.js";
 import { describeIssues } from "../protocol/issues.js";
 import { Registry } from "./registry.js";
 import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
@@ -72,6 +72,15 @@ const env = (name: string): string | undefined =>
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
+/** The cluster's reply to a push. */
+type PushReply = { status?: string; response?: { reason?: string } };
+
+/** Phoenix's own frame sending and reply refs: in phoenix.mjs since 1.7, though not in its published types. */
+interface FrameSending {
+  socket: { push(frame: object, channel: Channel): void; makeRef(): string };
+  channel: { joinRef(): string; on(event: string, callback: (reply: PushReply, ref: string) => void): number };
+}
+
 /** The socket class phoenix instantiates: in Node, `ws` with our frame limit (its default is 100 MiB). */
 async function webSocketClass(maxPayload: number): Promise<unknown> {
   if (!isNode) return globalThis.WebSocket;
@@ -87,6 +96,8 @@ export class Client {
   private nextId = 1;
   private tasks = new Map<number, Pending>();
   private byRef = new Map<string, Pending>();
+  /** Tasks pushed and not yet acknowledged, by the push's frame ref. */
+  private unacknowledged = new Map<string, Pending>();
   private generation = 0;
   readonly clientId = crypto.randomUUID();
 
@@ -98,6 +109,7 @@ export class Client {
     private readonly limits: { maxResultBytes: number; maxFrameBytes: number; maxResends: number },
   ) {
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
+    (channel as unknown as FrameSending["channel"]).on(PhxEvent.reply, (reply, ref) => this.acknowledged(reply, ref));
   }
 
   static async connect(options: ConnectOptions = {}): Promise<Client> {
@@ -210,12 +222,27 @@ export class Client {
     }
     pending.sends++;
     pending.sentIn = this.generation;
-    this.channel.push(ClientEvent.task, pending.push, 60_000).receive("error", (reply: { reason?: string }) => {
-      this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reply.reason ?? "no reason given"}`, pending.id, "")));
-    });
+    // Not channel.push: it keeps a binding per push until its reply, and every frame the channel
+    // receives scans them all, so 5,000 tasks in flight made the driver quadratic. One reply binding
+    // (the constructor's) and a map by frame ref do the same.
+    const { socket, channel } = this as unknown as FrameSending;
+    const ref = socket.makeRef();
+    this.unacknowledged.set(ref, pending);
+    socket.push({ topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() }, this.channel);
+  }
+
+  /** The cluster's reply to a task push: an error reply is the task's answer. */
+  private acknowledged(reply: PushReply, ref: string): void {
+    const pending = this.unacknowledged.get(ref);
+    if (!pending) return; // a join's or a leave's reply
+    this.unacknowledged.delete(ref);
+    if (reply?.status !== "error") return;
+    const reason = reply.response?.reason ?? "no reason given";
+    this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reason}`, pending.id, "")));
   }
 
   private rejoined(): void {
+    this.unacknowledged.clear(); // replies to the last connection's pushes never come
     this.generation++;
     for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
   }

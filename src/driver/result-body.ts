@@ -1,11 +1,11 @@
 /**
  * The driver's reading of a result body (base64 of gzip of a JSON object),
  * like protocol/body.ts `decodeResultBody` but bounded: a worker chooses what
- * it sends, and a few hundred KiB of gzip can inflate to gigabytes. The body
- * is inflated in small steps (fflate's streaming `Gunzip`) and given up as
- * soon as it passes `maxBytes`, before it is turned into text or parsed.
+ * it sends, and a few hundred KiB of gzip can inflate to gigabytes. A large
+ * body is inflated in small steps (fflate's streaming `Gunzip`) and given up
+ * as soon as it passes `maxBytes`, before it is turned into text or parsed.
  */
-import { Gunzip, strFromU8 } from "fflate";
+import { Gunzip, gunzipSync, strFromU8 } from "fflate";
 import { fromBase64 } from "../protocol/body.js";
 import type { ResultContent } from "../protocol/cluster.js";
 
@@ -19,6 +19,29 @@ const STEP = 16 * 1024;
 
 export function decodeResultBodyWithin(body: string, maxBytes: number): ResultContent {
   const compressed = fromBase64(body);
+  const text = compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : inflateInSteps(compressed, maxBytes);
+  const value: unknown = JSON.parse(strFromU8(text));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("result body is not a JSON object");
+  return value as ResultContent;
+}
+
+const tooLarge = (maxBytes: number) =>
+  new ResultTooLargeError(`the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`);
+
+/**
+ * Most results: one step of gzip, which cannot inflate past ~16 MiB, so the size its trailer
+ * declares (ISIZE) is exact unless it lies; inflated into a buffer of that size, so a liar gets a
+ * cut, unreadable body and never more memory. (Streaming costs a window and buffer growth per body.)
+ */
+function inflateSmall(compressed: Uint8Array, maxBytes: number): Uint8Array {
+  if (compressed.length < 18) throw new Error("the result body is not gzip data");
+  const at = compressed.length - 4;
+  const declared = (compressed[at]! | (compressed[at + 1]! << 8) | (compressed[at + 2]! << 16) | (compressed[at + 3]! << 24)) >>> 0;
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  return gunzipSync(compressed, { out: new Uint8Array(declared) });
+}
+
+function inflateInSteps(compressed: Uint8Array, maxBytes: number): Uint8Array {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const gunzip = new Gunzip((chunk) => {
@@ -27,14 +50,10 @@ export function decodeResultBodyWithin(body: string, maxBytes: number): ResultCo
   });
   for (let at = 0; at < compressed.length || at === 0; at += STEP) {
     gunzip.push(compressed.subarray(at, at + STEP), at + STEP >= compressed.length);
-    if (size > maxBytes) {
-      throw new ResultTooLargeError(`the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`);
-    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
   }
   const text = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) text.set(chunk, (offset += chunk.length) - chunk.length);
-  const value: unknown = JSON.parse(strFromU8(text));
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("result body is not a JSON object");
-  return value as ResultContent;
+  return text;
 }

@@ -105,6 +105,20 @@ describe("TypeScript driver", () => {
 });
 
 describe("TypeScript driver under faults", () => {
+  it("a task the cluster refuses (its queue is full) rejects with the cluster's reason; the tasks before it are kept", async () => {
+    const full = await startLoopback({ port: 0, maxQueuedTasks: 2 });
+    const client = await Client.connect({ uri: full.driverUri, logDir: null });
+    const kept = [client.callAsync({ ...inline, params: [1] }), client.callAsync({ ...inline, params: [2] })];
+    const refused = client.callAsync({ ...inline, params: [3] });
+    await expect(client.selectTask(refused)).rejects.toThrow(/maxQueuedTasks 2/);
+    expect(client.pending).toBe(2);
+    const late = await PhoenixWorker.start({ origin: full.origin, handle: ({ body }) => ({ data: body.params }) });
+    expect(await client.barrier(kept)).toEqual([[1], [2]]);
+    await client.close();
+    late.kill();
+    await full.close();
+  });
+
   it("re-sends a task still waiting for its result when the cluster restarts under it", async () => {
     const first = await startLoopback({ port: 0 });
     const port = first.port;
