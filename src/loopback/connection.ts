@@ -62,6 +62,7 @@ export class Connection {
   private inbox: (string | null)[] = [];
   private inboxStart = 0;
   private draining = false;
+  private corked = false;
 
   /** `transport`: the socket under `ws`, corked while a batch of frames is handled (see `drain`). */
   constructor(
@@ -289,6 +290,16 @@ export class Connection {
 
   private send(frame: Frame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    // Frames to this socket from another socket's batch (tasks to a worker, results to a driver)
+    // go out together at the end of this tick, not one system call each.
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.transport.uncork();
+      });
+    }
     this.ws.send(encodeFrame(frame, this.options.vsn));
   }
 
