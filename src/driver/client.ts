@@ -273,9 +273,10 @@ export class Client {
     }
   }
 
-  /** Take a task out of the waiting set exactly once. */
+  /** Take a task out of the waiting set exactly once; what stays (for `selectTask`) is its outcome. */
   private settle(pending: Pending, then: () => void): void {
     if (!this.byRef.delete(pending.ref)) return;
+    delete pending.push; // the task's body, only needed to send it again
     then();
   }
 }

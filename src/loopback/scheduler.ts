@@ -119,6 +119,9 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
    */
   stop(): void {
     this.stopped = true;
+    // Its lease timers would otherwise keep every running task (and through them the whole closed
+    // cluster) in memory for up to `leaseMs`.
+    for (const worker of this.workers.all()) for (const task of worker.running.values()) clearTimeout(task.run?.lease);
   }
 
   /** A driver's channel closed: drop its queued tasks, abort its running ones. */

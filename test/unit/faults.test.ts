@@ -2,6 +2,8 @@
 // that come late or twice, huge frames, and 1,000 tasks under random worker
 // drops. Real server, real sockets.
 import { randomBytes } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/protocol/body.js";
 import { Client } from "../../src/driver/client.js";
@@ -23,9 +25,9 @@ afterEach(() => server.close());
 const echo = (input: { body: { params?: unknown[] | null } }) => ({ data: input.body.params });
 const body = (params: unknown[]) => ({ wasm: "AA==", loader: "AA==", params });
 
-/** A driver speaking V1 frame by frame, as the Python client does. */
-async function rawDriver(): Promise<{ s: RawSocket; topic: string }> {
-  const s = await RawSocket.open(`${ws}${SocketPath.client}?token=d`, null);
+/** A driver speaking V1 frame by frame, as the Python client does (to this test's cluster unless told). */
+async function rawDriver(origin = ws): Promise<{ s: RawSocket; topic: string }> {
+  const s = await RawSocket.open(`${origin}${SocketPath.client}?token=d`, null);
   const uuid = (await s.call(Topic.clientLobby, PhxEvent.join, {}, "uuid")).payload.response.uuid;
   await s.call(Topic.clientLobby, PhxEvent.leave, {}, "leave");
   const topic = Topic.client(uuid, crypto.randomUUID());
@@ -50,6 +52,28 @@ describe("driver goes away", () => {
     expect(await worker.release()).toEqual([false]);
     expect(server.stats().done).toBe(0);
     worker.kill();
+  });
+});
+
+describe("the cluster closes", () => {
+  it("with a task running, it lets go of the task (its lease timer kept the whole closed cluster for 15 min; found by the soak)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    let closing: LoopbackServer | null = await startLoopback({ port: 0 });
+    const worker = await PhoenixWorker.start({ origin: closing.origin, handle: echo });
+    worker.answering = false;
+    const { s, topic } = await rawDriver(closing.origin.replace("http", "ws"));
+    s.send(topic, ClientEvent.task, { body: body([1]), type: "work", ref: "r" }, "t");
+    await until(() => worker.inputs.length === 1);
+    const gone = new WeakRef(closing);
+    await closing.close();
+    closing = null;
+    worker.kill();
+    s.close();
+    await until(() => {
+      gc();
+      return gone.deref() === undefined;
+    });
   });
 });
 
