@@ -255,10 +255,10 @@ export class Client {
     if (!pending) return; // not ours, or already answered
     this.settle(pending, () => {});
     try {
-      const content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes);
+      const io = isNode ? await import("./node-files.js") : null;
+      const content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes, io?.gunzipWithin);
       const stderr = textOf(result.stderr);
-      if (isNode) {
-        const io = await import("./node-files.js");
+      if (io) {
         await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
         await io.writeResultFiles(pending.resultFiles, content);
       }

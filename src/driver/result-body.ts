@@ -17,15 +17,18 @@ export class ResultTooLargeError extends Error {
 /** Compressed bytes pushed per step: one step inflates to at most ~1,000 times this. */
 const STEP = 16 * 1024;
 
-export function decodeResultBodyWithin(body: string, maxBytes: number): ResultContent {
+/** Gunzip that stops at `maxBytes` (throwing ResultTooLargeError); Node passes its native zlib (node-files.ts). */
+export type BoundedGunzip = (compressed: Uint8Array, maxBytes: number) => Uint8Array;
+
+export function decodeResultBodyWithin(body: string, maxBytes: number, gunzipLarge: BoundedGunzip = inflateInSteps): ResultContent {
   const compressed = fromBase64(body);
-  const text = compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : inflateInSteps(compressed, maxBytes);
+  const text = compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : gunzipLarge(compressed, maxBytes);
   const value: unknown = JSON.parse(strFromU8(text));
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("result body is not a JSON object");
   return value as ResultContent;
 }
 
-const tooLarge = (maxBytes: number) =>
+export const tooLarge = (maxBytes: number) =>
   new ResultTooLargeError(`the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`);
 
 /**
