@@ -55,13 +55,15 @@ async function poll() {
   }
 }
 
+// Each poll a second after the last one ended: a slow answer never makes the next come sooner.
 let timer = null;
+let chain = 0; // a visibility change starts a new chain; the old one ends with its poll
 const run = () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   timer = null;
+  const mine = ++chain;
   if (document.hidden) return;
-  void poll();
-  timer = setInterval(poll, 1000);
+  void poll().then(() => mine === chain && (timer = setTimeout(run, 1000)));
 };
 document.addEventListener("visibilitychange", run);
 run();

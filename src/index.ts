@@ -5,7 +5,7 @@
  */
 import { BundleCache } from "./cache/bundle-cache.js";
 import { DataLinks, type CacheStats } from "./cache/data-links.js";
-import { ClusterConnection } from "./cluster/connection.js";
+import { ClusterConnection, reconnectAfterMs } from "./cluster/connection.js";
 import type { Stats } from "./protocol/cluster.js";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
@@ -66,6 +66,8 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
   let wanted = false; // start() was called and stop() was not
   let linking: Promise<void> | null = null;
   let cut: () => void = () => {}; // ends a connect() the policy called off (Phoenix would wait for ever)
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retries = 0;
   const policy = new Policy(config.policy, { threads, share: config.cpuShare }, (budget) => obey(budget));
   // Lives as long as the worker, across stop and start; IndexedDB is opened at the first data_link.
   const dataLinks = new DataLinks({
@@ -95,10 +97,26 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
     if (!wanted) return;
     if (!budget.connect) {
       cut();
+      clearTimeout(retry);
       if (connection?.joined) pool?.lost(); // what ran or was offered is the cluster's again
       connection?.disconnect();
       setState("waiting", describeReason(budget.paused!, policy.rules));
-    } else if (state === "waiting") link().catch(fail);
+    } else if (state === "waiting") resume();
+  };
+
+  /**
+   * Back online, or this tab's turn: connect again, retrying with back-off until it works. (The
+   * `online` event often comes before the network carries a request; only the first start gives up.)
+   */
+  const resume = () => {
+    link().then(
+      () => (retries = 0),
+      (err: Error) => {
+        if (!wanted || !policy.budget.connect) return;
+        setState("reconnecting", err.message);
+        retry = setTimeout(resume, reconnectAfterMs(++retries));
+      },
+    );
   };
 
   /** Connect, making the sandbox frame and the pool the first time; returns early when the policy calls it off. */
@@ -144,6 +162,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
     wanted = false;
     policy.end(); // releases the tab lock: another tab of this site takes over
     cut();
+    clearTimeout(retry);
     pool?.stop();
     connection?.disconnect();
     frame?.destroy();

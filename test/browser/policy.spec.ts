@@ -134,7 +134,7 @@ test("two tabs of one origin (two real pages, Web Locks): only one computes; clo
   await runTasks(cluster.driverUri, 3);
 });
 
-test("offline (simulated: context.setOffline): lets go of the cluster and waits quietly; online again: resumes", async ({ page, context, cluster }) => {
+test("offline (simulated: context.setOffline; the first request back online fails, by page.route): lets go of the cluster and waits quietly; online again: retries and resumes", async ({ page, context, cluster }) => {
   const errors: string[] = [];
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
   await page.goto(`${cluster.origin}/pages/policy.html?threads=2`);
@@ -147,9 +147,14 @@ test("offline (simulated: context.setOffline): lets go of the cluster and waits 
   await new Promise((ok) => setTimeout(ok, 2000));
   expect(errors).toEqual([]); // no reconnect attempts while offline
 
+  // Back online, the network's first request still fails (as it often does right after the event):
+  // the worker tries again instead of giving up.
+  let refused = 0;
+  await page.route("**/auth/guest", (route) => (refused++ === 0 ? route.abort("internetdisconnected") : route.continue()));
   await context.setOffline(false);
   await expect(status(page)).toHaveText("2 threads");
   await expect(page.locator("#state")).toHaveText("running");
+  expect(refused).toBe(2);
   await expect.poll(() => cluster.stats()).toMatchObject({ workers: 1, offered_slots: 2 });
   await runTasks(cluster.driverUri, 2);
 });
