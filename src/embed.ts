@@ -50,7 +50,8 @@ declare global {
 const say = (message: string) => console.error(`motivus: ${message}`);
 
 interface Settings {
-  cluster: string;
+  /** Unset: createWorker's default, the production cluster. */
+  cluster: string | undefined;
   token: string | undefined;
   threads: number | undefined;
   lang: string | undefined;
@@ -61,8 +62,8 @@ interface Settings {
 /** Each setting from its data attribute, else from `window.Motivus`; a bad one is named in the console and left at its default. */
 function settings(script: HTMLScriptElement | null, preset: Preset): Settings | null {
   const data = script?.dataset ?? {};
-  const raw = (key: keyof Preset & string, dataKey: string = key): { value: unknown; where: string } | null => {
-    if (data[dataKey] !== undefined) return { value: data[dataKey], where: `data-${dataKey.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
+  const raw = (key: keyof Preset & string): { value: unknown; where: string } | null => {
+    if (data[key] !== undefined) return { value: data[key], where: `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     if (preset[key] !== undefined && preset[key] !== null) return { value: preset[key], where: `window.Motivus.${key}` };
     return null;
   };
@@ -70,7 +71,7 @@ function settings(script: HTMLScriptElement | null, preset: Preset): Settings | 
     void say(`${where}=${JSON.stringify(value)} is not ${what}; ${fallback}`);
 
   const clusterIn = raw("cluster");
-  let cluster = "wss://waterbear.api.motivus.cl/socket";
+  let cluster: string | undefined;
   if (clusterIn) {
     // A relative address is this site's own cluster: data-cluster="/" on a page served by it.
     let url: URL | null = null;
@@ -157,7 +158,11 @@ function setUp(): void {
     const library = (await import(/* @vite-ignore */ new URL("motivus-worker.js", src).href)) as typeof import("./index.js");
     // The original widget's snippet set `Motivus.client_id` after an async tag: read it now too.
     const token = config.token ?? [api.token, api.client_id].find((v): v is string => typeof v === "string" && v.length > 0);
-    const options: WorkerOptions = { cluster: config.cluster, ...(token ? { token } : {}), ...(config.threads ? { threads: config.threads } : {}) };
+    const options: WorkerOptions = {
+      ...(config.cluster ? { cluster: config.cluster } : {}),
+      ...(token ? { token } : {}),
+      ...(config.threads ? { threads: config.threads } : {}),
+    };
     return library.createWorker(options);
   };
 

@@ -225,7 +225,8 @@ export class Client {
     // Not channel.push: it keeps a binding per push until its reply, and every frame the channel
     // receives scans them all, so 5,000 tasks in flight made the driver quadratic. One reply binding
     // (the constructor's) and a map by frame ref do the same.
-    const { socket, channel } = this as unknown as FrameSending;
+    const socket = this.socket as unknown as FrameSending["socket"];
+    const channel = this.channel as unknown as FrameSending["channel"];
     const ref = socket.makeRef();
     this.unacknowledged.set(ref, pending);
     socket.push({ topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() }, this.channel);

@@ -5,8 +5,8 @@
  * body is inflated in small steps (fflate's streaming `Gunzip`) and given up
  * as soon as it passes `maxBytes`, before it is turned into text or parsed.
  */
-import { Gunzip, gunzipSync, strFromU8 } from "fflate";
-import { fromBase64 } from "../protocol/body.js";
+import { Gunzip, gunzipSync } from "fflate";
+import { fromBase64, parseResultContent } from "../protocol/body.js";
 import type { ResultContent } from "../protocol/cluster.js";
 
 /** A result body that inflates past the driver's `maxResultBytes`. */
@@ -22,10 +22,7 @@ export type BoundedGunzip = (compressed: Uint8Array, maxBytes: number) => Uint8A
 
 export function decodeResultBodyWithin(body: string, maxBytes: number, gunzipLarge: BoundedGunzip = inflateInSteps): ResultContent {
   const compressed = fromBase64(body);
-  const text = compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : gunzipLarge(compressed, maxBytes);
-  const value: unknown = JSON.parse(strFromU8(text));
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("result body is not a JSON object");
-  return value as ResultContent;
+  return parseResultContent(compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : gunzipLarge(compressed, maxBytes));
 }
 
 export const tooLarge = (maxBytes: number) =>
@@ -51,7 +48,7 @@ function inflateInSteps(compressed: Uint8Array, maxBytes: number): Uint8Array {
     size += chunk.length;
     if (size <= maxBytes) chunks.push(chunk);
   });
-  for (let at = 0; at < compressed.length || at === 0; at += STEP) {
+  for (let at = 0; at < compressed.length; at += STEP) {
     gunzip.push(compressed.subarray(at, at + STEP), at + STEP >= compressed.length);
     if (size > maxBytes) throw tooLarge(maxBytes);
   }

@@ -45,11 +45,6 @@ export class Accounts {
     this.configured = configuredToken === null ? null : digest(configuredToken);
   }
 
-  /** Whether a token is configured (the cluster is not open to any token). */
-  get locked(): boolean {
-    return this.configured !== null;
-  }
-
   issueGuest(): string {
     return this.guests.issue();
   }

@@ -64,7 +64,7 @@ export class Connection {
   private draining = false;
   private corked = false;
 
-  /** `transport`: the socket under `ws`, corked while a batch of frames is handled (see `drain`). */
+  /** `transport`: the socket under `ws`, corked until the end of the tick while frames go out (see `send`). */
   constructor(
     private readonly ws: WebSocket,
     private readonly transport: Duplex,
@@ -97,8 +97,8 @@ export class Connection {
    * Fairness: a socket's frames are handled at most `BATCH` per turn of the event loop, so one
    * socket sending thousands of frames at once cannot hold up every other socket (their
    * heartbeats, results) until it is through; past `INBOX_PAUSE` waiting frames its socket is no
-   * longer read until they are handled. A batch's replies go out in one write (corked) instead of
-   * one system call each.
+   * longer read until they are handled. What a batch sends goes out in one write per socket
+   * (`send` corks until the end of the tick) instead of one system call each.
    */
   private enqueue(text: string | null): void {
     this.inbox.push(text);
@@ -109,16 +109,11 @@ export class Connection {
   }
 
   private drain(count: number): void {
-    this.transport.cork();
-    try {
-      const end = Math.min(this.inbox.length, this.inboxStart + count);
-      while (this.inboxStart < end) {
-        const text = this.inbox[this.inboxStart];
-        this.inbox[this.inboxStart++] = null;
-        this.receive(text ?? null);
-      }
-    } finally {
-      this.transport.uncork();
+    const end = Math.min(this.inbox.length, this.inboxStart + count);
+    while (this.inboxStart < end) {
+      const text = this.inbox[this.inboxStart];
+      this.inbox[this.inboxStart++] = null;
+      this.receive(text ?? null);
     }
     if (this.inboxStart < this.inbox.length) return void setImmediate(() => this.drain(BATCH));
     this.inbox = [];

@@ -63,7 +63,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   }
   if (req.method === "GET" && path === "/api/loopback/stats") return json(res, 200, context.stats());
   if (req.method === "GET" || req.method === "HEAD") {
-    // The encoded path as the client sent it: the URL parser has already resolved `..` and `%2e%2e`.
+    // Still percent-encoded (so `%2F..` reaches `confine`); literal `..` and `%2e%2e` were already resolved by the URL parser.
     const served = await context.files.serve(req, res, url.pathname);
     if (served === "served") return;
     if (served === "refused") return json(res, 400, { error: `${path} is not a path inside this server's folders` });

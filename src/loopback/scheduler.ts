@@ -13,7 +13,7 @@
  * no replies, so a reply alone would leave it waiting for ever).
  */
 import { EventEmitter } from "node:events";
-import { base64Of, encodeResultBody } from "../protocol/body.js";
+import { failureAnswer } from "../protocol/body.js";
 import { ClientEvent, WorkerEvent, type ClusterCounts, type TaskPush, type WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
 import { refusal } from "./admission.js";
@@ -260,9 +260,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   private answerWithError(task: Task, error: string, code: ErrorCode): void {
     task.driver.push(ClientEvent.result, {
       type: "response",
-      body: encodeResultBody({ error, error_code: code }),
+      ...failureAnswer(error, code),
       stdout: null,
-      stderr: base64Of(`${error}\n`),
       ref: task.push.ref,
       task_id: task.id,
     });

@@ -7,14 +7,14 @@
  */
 import type { Unwatch } from "./signals.js";
 
-export const TAB_LOCK = "motivus-worker";
+const TAB_LOCK = "motivus-worker";
 
 /**
  * Ask for the lock: `report("mine")` once this tab holds it, `report("other")` while
  * another tab does. `ready` settles at the first answer (not when the lock is released,
  * which is when `locks.request` itself settles). `stop` releases the lock or leaves the queue.
  */
-export function holdTabLock(report: (tab: "mine" | "other") => void, name = TAB_LOCK): { ready: Promise<void>; stop: Unwatch } {
+export function holdTabLock(report: (tab: "mine" | "other") => void): { ready: Promise<void>; stop: Unwatch } {
   const locks = globalThis.navigator?.locks;
   let stopped = false;
   let answered: () => void = () => {};
@@ -34,11 +34,11 @@ export function holdTabLock(report: (tab: "mine" | "other") => void, name = TAB_
   if (!locks) tell("mine");
   else {
     locks
-      .request(name, { ifAvailable: true }, (lock) => {
+      .request(TAB_LOCK, { ifAvailable: true }, (lock) => {
         if (lock) return hold();
         tell("other");
         // Wait in the queue; the browser grants the lock when the holding tab releases it or closes.
-        locks.request(name, { signal: queue.signal }, hold).catch(() => {});
+        locks.request(TAB_LOCK, { signal: queue.signal }, hold).catch(() => {});
         return undefined;
       })
       .catch(() => tell("mine")); // refused here (a sandboxed frame without storage): no rule

@@ -2,7 +2,7 @@
  * What each way a task can end means: the answer the cluster gets (if any), and the error and
  * code the page's listeners and the driver see. One pure function, so every ending is tested.
  */
-import { encodeResultBody, toBase64 } from "../protocol/body.js";
+import { failureAnswer } from "../protocol/body.js";
 import type { WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
 import type { RunnerOutcome } from "../protocol/runner.js";
@@ -19,8 +19,6 @@ export interface Conclusion {
   shape: string | null;
 }
 
-const text = (s: string) => toBase64(new TextEncoder().encode(s));
-
 /** A runner's reply as a plain outcome, or null when it is not one (e.g. a Comlink proxy an algorithm made of it). */
 export function checkOutcome(reply: unknown): RunnerOutcome | null {
   if (reply === null || typeof reply !== "object") return null;
@@ -34,7 +32,7 @@ export function checkOutcome(reply: unknown): RunnerOutcome | null {
 
 /** An answer for a task that did not run to its end: the driver must still hear of it. */
 export function failureResult(tid: string, error: string, code: ErrorCode): WorkerResult {
-  return { tid, type: "response", body: encodeResultBody({ error, error_code: code }), stdout: null, stderr: text(`${error}\n`), error };
+  return { tid, type: "response", ...failureAnswer(error, code), stdout: null, error };
 }
 
 export function conclude(tid: string, ending: Ending, deadlineMs: number): Conclusion {

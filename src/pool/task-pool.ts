@@ -10,6 +10,7 @@ import type { Input, WorkerResult } from "../protocol/cluster.js";
 import { ErrorCode } from "../protocol/errors.js";
 import type { DataLinks } from "../cache/data-links.js";
 import type { Emitter } from "../events.js";
+import { restMs } from "../policy/rules.js";
 import { checkOutcome, conclude, failureResult, type Ending } from "./ending.js";
 import { BundleKeys } from "./bundle-keys.js";
 import { prepareTask } from "./prepare.js";
@@ -102,7 +103,7 @@ export class TaskPool {
 
   /** Busy fraction of each slot (0 < share ≤ 1): after a task of `busy` ms its slot rests busy × (1/share − 1) ms. */
   setShare(share: number): void {
-    this.share = Math.min(1, Math.max(0.01, share));
+    this.share = share;
   }
 
   /** The channel (re)joined: the cluster holds none of our offers, so every free slot offers with a new tid. */
@@ -164,8 +165,8 @@ export class TaskPool {
   /** A slot that is free again: retired when the pool has more than it wants, else offered (afresh when `reoffer`). */
   private settle(slot: Slot, reoffer = false): void {
     if (reoffer || slot.state.name === "running") slot.state = { name: "idle" };
-    const active = this.slots.filter((s) => s.state.name !== "retired").length;
-    if (active > this.target && slot.state.name === "idle") {
+    // Retired slots leave `slots` at once, so its length is the slots still working.
+    if (this.slots.length > this.target && slot.state.name === "idle") {
       clearTimeout(this.resting.get(slot));
       this.resting.delete(slot);
       slot.retire();
@@ -173,16 +174,16 @@ export class TaskPool {
     } else this.offer(slot);
   }
 
-  /** CPU share below 1: the slot sits out `busyMs × (1/share − 1)` before it is offered again. */
+  /** CPU share below 1: the slot sits out `busyMs × (1/share − 1)` (policy/rules.ts) before it is offered again. */
   private rest(slot: Slot, busyMs: number): void {
-    const restMs = this.share >= 1 ? 0 : Math.round(busyMs * (1 / this.share - 1));
-    if (restMs <= 0) return;
+    const ms = restMs(busyMs, this.share);
+    if (ms <= 0) return;
     this.resting.set(
       slot,
       setTimeout(() => {
         this.resting.delete(slot);
         if (!this.stopped && slot.state.name === "idle") this.settle(slot);
-      }, restMs),
+      }, ms),
     );
   }
 

@@ -1,6 +1,7 @@
 /** Base64 and result-body coding of the wire protocol, identical in Node, browsers and workers. */
 import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
 import type { ResultContent } from "./cluster.js";
+import type { ErrorCode } from "./errors.js";
 
 // Native base64 where it exists (Chromium 140+: Uint8Array.prototype.toBase64; Node: Buffer); the
 // portable fallback is far slower and only serves older browsers.
@@ -40,7 +41,12 @@ export function base64Of(contents: string | Uint8Array): string {
 
 /** What the Python driver does: json.loads(gzip.decompress(base64.b64decode(body))). */
 export function decodeResultBody(body: string): ResultContent {
-  const value: unknown = JSON.parse(strFromU8(gunzipSync(fromBase64(body))));
+  return parseResultContent(gunzipSync(fromBase64(body)));
+}
+
+/** A result body's inflated bytes as its JSON object. */
+export function parseResultContent(json: Uint8Array): ResultContent {
+  const value: unknown = JSON.parse(strFromU8(json));
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new Error("result body is not a JSON object");
   }
@@ -53,4 +59,9 @@ export function encodeResultBody(content: ResultContent): string {
 
 export function textOf(base64: string | null | undefined): string {
   return base64 ? strFromU8(fromBase64(base64)) : "";
+}
+
+/** The body and stderr of an answer for a task that did not run to its end: `{"error", "error_code"}`, the reason in stderr. */
+export function failureAnswer(error: string, code: ErrorCode): { body: string; stderr: string } {
+  return { body: encodeResultBody({ error, error_code: code }), stderr: base64Of(`${error}\n`) };
 }

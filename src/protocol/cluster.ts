@@ -179,13 +179,16 @@ export type RegistryResponse = z.infer<typeof RegistryResponse>;
  */
 export type ResultContent = { data?: unknown; error?: string; error_code?: number } & Record<string, unknown>;
 
+const WORKER_PREFIX = "room:worker:";
+const CLIENT_PREFIX = "room:client:";
+
 /** Topics. A channel id is `<user uuid>:<random uuid>`. */
 export const Topic = {
-  workerPrefix: "room:worker:",
+  workerPrefix: WORKER_PREFIX,
   clientLobby: "room:client?",
-  clientPrefix: "room:client:",
-  worker: (userUuid: string, id: string) => `room:worker:${userUuid}:${id}`,
-  client: (userUuid: string, id: string) => `room:client:${userUuid}:${id}`,
+  clientPrefix: CLIENT_PREFIX,
+  worker: (userUuid: string, id: string) => `${WORKER_PREFIX}${userUuid}:${id}`,
+  client: (userUuid: string, id: string) => `${CLIENT_PREFIX}${userUuid}:${id}`,
 } as const;
 
 /** Cluster statistics, one shape on the `stats` event and over HTTP (`/api/loopback/stats`). */

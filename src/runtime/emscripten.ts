@@ -9,7 +9,7 @@ import { makeResultDirs, readFiles, writeFiles, type EmscriptenFS } from "./memf
 import { LoaderShape, RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
 import type { WorkerTask } from "./task.js";
-import { compileLoader } from "./loader-cache.js";
+import { compileLoader, perLoader } from "./loader-cache.js";
 import { exportNameOf, exportsCallMain } from "./shape.js";
 import type { Transcript } from "./transcript.js";
 
@@ -47,7 +47,7 @@ export async function runEmscripten(
     settle = { exit: resolve, fail: reject };
   });
   let exitStatus: number | null = null;
-  const startsMain = exportsCallMain(task.loader);
+  const startsMain = perLoader(task.loader, "exportsCallMain", () => exportsCallMain(task.loader));
   const dataPackage = lazy(() => {
     if (!task.dataZip) {
       throw new RunnerError(
@@ -127,9 +127,10 @@ export async function runEmscripten(
   try {
     if (shape === LoaderShape.emscriptenClassic) {
       // A `var Module` inside keeps the parameter's value, and nothing lands on the worker's global scope.
-      compileLoader(task.loader, "Module")(config);
+      compileLoader(task.loader, "", "Module")(config);
     } else {
-      const factory: unknown = compileLoader(`${task.loader}\nreturn ${exportNameOf(task.loader)};`)();
+      const exportName = perLoader(task.loader, "exportName", () => exportNameOf(task.loader));
+      const factory: unknown = compileLoader(task.loader, `return ${exportName};`)();
       if (typeof factory !== "function") {
         throw new RunnerError(RuntimeErrorCode.unknownLoader, "the MODULARIZE loader defines no factory function");
       }

@@ -1,19 +1,23 @@
 /**
- * Compiled loader scripts, kept per loader source. Calling the same compiled
- * function again runs its body in a fresh scope, so each task still gets a
- * fresh runtime and filesystem; only the parse and compile are saved.
+ * What a worker derives from a loader's source, kept per source: its compiled function (calling it
+ * again runs its body in a fresh scope, so each task still gets a fresh runtime and filesystem; only
+ * the parse and compile are saved) and what its text says. A warm task brings the same string
+ * object every time, so a lookup does not hash the text again; nothing here builds a new string
+ * of the loader's size per task.
  */
 import { LruMap } from "../cache/lru.js";
 
-const compiled = new LruMap<string, Function>(8);
+const kept = new LruMap<string, Map<string, unknown>>(8);
 
-/** `new Function(...params, body)`, compiled once per distinct source. */
-export function compileLoader(body: string, ...params: string[]): Function {
-  const key = `${params.join(",")}\u0000${body}`;
-  let fn = compiled.get(key);
-  if (!fn) {
-    fn = new Function(...params, body);
-    compiled.set(key, fn);
-  }
-  return fn;
+/** `make()` once per loader source and `what`. */
+export function perLoader<T>(loader: string, what: string, make: () => T): T {
+  let facts = kept.get(loader);
+  if (!facts) kept.set(loader, (facts = new Map()));
+  if (!facts.has(what)) facts.set(what, make());
+  return facts.get(what) as T;
+}
+
+/** `new Function(...params, loader + "\n" + epilogue)`, compiled once per loader source, epilogue and params. */
+export function compileLoader(loader: string, epilogue: string, ...params: string[]): Function {
+  return perLoader(loader, `function(${params.join(",")}) ${epilogue}`, () => new Function(...params, `${loader}\n${epilogue}`));
 }

@@ -90,7 +90,7 @@ function evaluateNoModules(source: string): Glue {
   const scope = self as unknown as Record<string, unknown>;
   const hadGlobal = "wasm_bindgen" in scope;
   // Old glue assigns `self.wasm_bindgen`, current glue declares `let wasm_bindgen`; the bare name finds both.
-  const init: unknown = compileLoader(`${source}\nreturn wasm_bindgen;`)();
+  const init: unknown = compileLoader(source, "return wasm_bindgen;")();
   if (!hadGlobal) delete scope.wasm_bindgen;
   if (typeof init !== "function") {
     throw new RunnerError(RuntimeErrorCode.unknownLoader, "the no-modules glue did not define a wasm_bindgen function");

@@ -14,7 +14,6 @@ export interface Strings {
   stop: string;
   withdraw: string;
   withdrawHint: string;
-  open: string;
   close: string;
   threads: string;
   cpuShare: string;
@@ -56,7 +55,6 @@ const en: Strings = {
   stop: "Stop",
   withdraw: "Withdraw consent",
   withdrawHint: "Stops the work and forgets your choice and totals in this browser.",
-  open: "Open the Motivus panel",
   close: "Close the Motivus panel",
   threads: "Threads",
   cpuShare: "CPU share",
@@ -107,7 +105,6 @@ const es: Strings = {
   stop: "Detener",
   withdraw: "Retirar consentimiento",
   withdrawHint: "Detiene el trabajo y olvida tu elección y tus totales en este navegador.",
-  open: "Abrir el panel de Motivus",
   close: "Cerrar el panel de Motivus",
   threads: "Hilos",
   cpuShare: "Uso de CPU",

@@ -216,7 +216,8 @@ export class MotivusWidget extends HTMLElement {
   }
 
   private get maxThreads(): number {
-    return Math.min(16, Math.max(1, navigator.hardwareConcurrency || 4, this.saved.threads ?? 1));
+    // The slider reaches the cores, or what the site or the visitor chose (data-threads allows 1–64).
+    return Math.min(64, Math.max(1, navigator.hardwareConcurrency || 4, this.saved.threads ?? 1, this.options?.threads ?? 1));
   }
 
   private get threads(): number {

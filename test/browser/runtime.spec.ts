@@ -359,7 +359,11 @@ test("nested workers and timers an algorithm leaves behind end with its task", a
       const spinner = new Worker(URL.createObjectURL(new Blob([spin])));
       spinner.onmessage = () => self.beats++;
       setInterval(() => self.ticks++, 10);
-      return new Promise((done) => setTimeout(() => done([self.beats > 0, self.ticks > 0]), 300));
+      // Answer once both are seen running (a nested worker can take a while to start on a busy machine).
+      return new Promise((done) => {
+        const seen = () => (self.beats > 0 && self.ticks > 0 ? done([true, true]) : setTimeout(seen, 10));
+        seen();
+      });
     },
     async count() {
       const before = [self.beats, self.ticks];

@@ -56,7 +56,7 @@ export class SandboxFrame {
   private constructor(
     private readonly runtimeSource: string,
     private readonly container: Element,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
     addEventListener("message", this.onMessage);
     this.iframe = makeIframe();
@@ -151,7 +151,7 @@ export class SandboxFrame {
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
     this.iframe = makeIframe();
-    this.ready = this.load(10_000);
+    this.ready = this.load(this.timeoutMs);
     this.ready.catch(() => {}); // each spawn's own timeout reports a frame that never comes back
   }
 
