@@ -65,7 +65,6 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
   let stateReason: string | null = null;
   let wanted = false; // start() was called and stop() was not
   let linking: Promise<void> | null = null;
-  let cut: () => void = () => {}; // ends a connect() the policy called off (Phoenix would wait for ever)
   let retry: ReturnType<typeof setTimeout> | undefined;
   let retries = 0;
   const policy = new Policy(config.policy, { threads, share: config.cpuShare }, (budget) => obey(budget));
@@ -96,7 +95,6 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
     obeyPool(budget);
     if (!wanted) return;
     if (!budget.connect) {
-      cut();
       clearTimeout(retry);
       if (connection?.joined) pool?.lost(); // what ran or was offered is the cluster's again
       connection?.disconnect();
@@ -149,7 +147,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
         obeyPool(policy.budget);
       }
       if (!wanted || !policy.budget.connect) return;
-      await Promise.race([connection.connect(), new Promise<void>((ok) => (cut = ok))]);
+      await connection.connect(); // returns early when disconnect() calls it off
     })().finally(() => (linking = null)));
   };
 
@@ -161,7 +159,6 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
   const stop = () => {
     wanted = false;
     policy.end(); // releases the tab lock: another tab of this site takes over
-    cut();
     clearTimeout(retry);
     pool?.stop();
     connection?.disconnect();

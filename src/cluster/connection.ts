@@ -35,6 +35,10 @@ export class ClusterConnection {
   private socket: Socket | null = null;
   private channel: Channel | null = null;
   private isJoined = false;
+  /** Counts connect() calls and disconnects: a connect() that is no longer the latest gives up quietly. */
+  private attempt = 0;
+  /** Ends the join wait of the current connect(), when disconnect() calls it off. */
+  private callOff: () => void = () => {};
   userUuid: string | null = null;
 
   constructor(
@@ -46,9 +50,14 @@ export class ClusterConnection {
     return this.isJoined;
   }
 
+  /** Resolves once joined, or as soon as disconnect() calls it off (then it opens nothing more). */
   async connect(): Promise<void> {
+    const attempt = ++this.attempt;
     const token = this.config.token ?? (await this.guestToken());
-    this.userUuid = await this.user(token);
+    if (attempt !== this.attempt) return;
+    const userUuid = await this.user(token);
+    if (attempt !== this.attempt) return;
+    this.userUuid = userUuid;
     const socket = new Socket(this.config.socketUrl, {
       params: { token },
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
@@ -72,6 +81,7 @@ export class ClusterConnection {
     this.channel = channel;
     socket.connect();
     await new Promise<void>((ok, fail) => {
+      this.callOff = ok;
       let first = true;
       channel
         .join()
@@ -100,6 +110,8 @@ export class ClusterConnection {
   }
 
   disconnect(): void {
+    this.attempt++;
+    this.callOff();
     this.isJoined = false;
     this.channel?.leave();
     this.socket?.disconnect();
