@@ -7,6 +7,11 @@
  * registry's data packages over plain http). Refused: relative URLs, every other scheme, the host
  * page's own origin (unless it is the cluster's), and private or loopback addresses when the page
  * itself is public. The fetch never sends credentials and never follows a redirect.
+ *
+ * "The cluster's own origin" is exactly the origin this worker reached the cluster by, never an
+ * alias of it (`localhost` for `127.0.0.1`, say): a loopback cluster, which answers on several
+ * origins, hands each worker its links to itself on that worker's origin (loopback/links.ts), so
+ * no rule here needs to guess which names mean the same server.
  */
 
 export interface LinkPolicy {

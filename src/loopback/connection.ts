@@ -9,7 +9,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, TaskPush, Topic, WorkerEvent, WorkerResult } from "../protocol/cluster.js";
+import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, type TaskBody, TaskPush, Topic, WorkerEvent, WorkerResult } from "../protocol/cluster.js";
 import { describeIssues } from "../protocol/issues.js";
 import type { Grant } from "./accounts.js";
 import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "../protocol/frame.js";
@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   idleTimeoutMs: number;
   /** For the reply to an offer past it (the scheduler enforces it). */
   maxSlotsPerWorker: number;
+  /** A worker socket: a task's body as this worker gets it (links.ts). */
+  bodyFor?: (body: TaskBody) => TaskBody;
   log: (line: string) => void;
 }
 
@@ -188,6 +190,7 @@ export class Connection {
       trusted: this.options.grant.trusted,
       joinRef: frame.joinRef ?? frame.ref,
       lobby,
+      bodyFor: this.options.bodyFor,
       push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
     };
     this.channels.set(topic, channel);

@@ -46,6 +46,16 @@ export function confine(encodedPath: string): string | null {
   return segments.join("/");
 }
 
+/**
+ * Every page the loopback serves is cross-origin isolated, so -pthread programs (SharedArrayBuffer)
+ * run in local testing; its files may still be embedded by other origins' pages (`cross-origin`).
+ */
+export const ISOLATION_HEADERS = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "cross-origin",
+} as const;
+
 /** Percent-encode a clean path so that sirv's `decodeURI` gives it back unchanged. */
 const forSirv = (path: string) => "/" + encodeURI(path).replace(/\?/g, "%3F").replace(/#/g, "%23");
 
@@ -67,6 +77,7 @@ export class StaticFiles {
           setHeaders: (res, pathname) => {
             const type = TEXT_TYPES[extname(pathname)];
             if (type) res.setHeader("content-type", type);
+            for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
           },
         }),
       }));

@@ -54,6 +54,16 @@ export class OriginPolicy {
     });
   }
 
+  /**
+   * `origin` normalised when it is one of the cluster's own (its loopback names and listening
+   * address on its port; not the `--allow-origin` pages' origins), else null. Which links the
+   * cluster moves to the origin a worker reached it by (links.ts).
+   */
+  readonly ownOrigin = (origin: string): string | null => {
+    const normal = normalise(origin);
+    return normal !== null && this.own.has(normal) ? normal : null;
+  };
+
   /** Whether a request with this `Origin` header may go on (no header: not a page, yes). */
   allows(origin: string | undefined): boolean {
     if (origin === undefined) return true;

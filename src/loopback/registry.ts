@@ -1,6 +1,8 @@
 /**
  * The local algorithm registry: a folder laid out `<name>/<version>/` holding
- * one `.wasm`, one `.js` loader and optionally one `.data.zip`. Answers the
+ * one `.wasm`, one `.js` loader and optionally one `.data.zip`; a version with a
+ * `.wasm` and no loader is a WASI command module, served with an empty loader
+ * (docs/protocol.md). Answers the
  * marketplace's `GET /api/package_registry/algorithms/?name=` so a driver that
  * names `algorithm` + `algorithm_version` works offline.
  */
@@ -11,11 +13,20 @@ import type { RegistryResponse } from "../protocol/cluster.js";
 /** URL path under which the registry's files are served. */
 export const ALGORITHMS_PATH = "/algorithms/";
 
+/** The loader of every WASI algorithm: zero bytes. */
+export const EMPTY_LOADER_PATH = "/api/loopback/empty-loader.js";
+
 async function entries(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
 }
 
-export async function lookup(root: string | null, name: string, origin: string): Promise<RegistryResponse> {
+/**
+ * `origin`: where the asker reached the registry (its Host), for `wasm_url` and `loader_url`, which
+ * the driver downloads itself. `dataOrigin`: one of the cluster's own origins, for `data_url`, which
+ * a driver only passes on as a task's `data_link`: the cluster hands it to each worker on the origin
+ * that worker reached it by (links.ts), so every worker can fetch it.
+ */
+export async function lookup(root: string | null, name: string, origin: string, dataOrigin = origin): Promise<RegistryResponse> {
   if (!root || !name || name.includes("/") || name.startsWith(".")) return { data: [] };
   const versions = [];
   for (const version of (await entries(join(root, name))).sort()) {
@@ -23,10 +34,10 @@ export async function lookup(root: string | null, name: string, origin: string):
     const pick = (test: (f: string) => boolean) => files.find(test);
     const wasm = pick((f) => f.endsWith(".wasm"));
     const loader = pick((f) => f.endsWith(".js"));
-    if (!wasm || !loader) continue;
+    if (!wasm) continue;
     const data = pick((f) => f.endsWith(".data.zip"));
-    const url = (file: string) => `${origin}${ALGORITHMS_PATH}${encodeURIComponent(name)}/${encodeURIComponent(version)}/${encodeURIComponent(file)}`;
-    versions.push({ name: version, wasm_url: url(wasm), loader_url: url(loader), data_url: data ? url(data) : null });
+    const path = (file: string) => `${ALGORITHMS_PATH}${encodeURIComponent(name)}/${encodeURIComponent(version)}/${encodeURIComponent(file)}`;
+    versions.push({ name: version, wasm_url: origin + path(wasm), loader_url: origin + (loader ? path(loader) : EMPTY_LOADER_PATH), data_url: data ? dataOrigin + path(data) : null });
   }
   return { data: versions.length ? [{ name, versions }] : [] };
 }

@@ -8,8 +8,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpPath } from "../protocol/cluster.js";
 import type { Accounts } from "./accounts.js";
 import type { StaticFiles } from "./files.js";
+import { originOfHost } from "./links.js";
 import type { OriginPolicy } from "./origins.js";
-import { lookup } from "./registry.js";
+import { EMPTY_LOADER_PATH, lookup } from "./registry.js";
 
 export interface RouteContext {
   accounts: Accounts;
@@ -59,9 +60,15 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   }
   if (req.method === "GET" && (path === HttpPath.registry || `${path}/` === HttpPath.registry)) {
     const base = `http://${req.headers.host ?? new URL(context.origin()).host}`;
-    return json(res, 200, await lookup(context.algorithms, url.searchParams.get("name") ?? "", base));
+    // data_url on one of the cluster's own origins, whatever name the driver used (links.ts).
+    const own = originOfHost(req.headers.host, context.origins.ownOrigin) ?? context.origin();
+    return json(res, 200, await lookup(context.algorithms, url.searchParams.get("name") ?? "", base, own));
   }
   if (req.method === "GET" && path === "/api/loopback/stats") return json(res, 200, context.stats());
+  if (req.method === "GET" && path === EMPTY_LOADER_PATH) {
+    res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "content-length": "0" });
+    return void res.end();
+  }
   if (req.method === "GET" || req.method === "HEAD") {
     // Still percent-encoded (so `%2F..` reaches `confine`); literal `..` and `%2e%2e` were already resolved by the URL parser.
     const served = await context.files.serve(req, res, url.pathname);

@@ -186,7 +186,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     try {
       // Encoding happens here (JSON.stringify); admission keeps bodies shallow, and should it still
       // throw, the task is answered with the error instead of taking the cluster down.
-      worker.push(WorkerEvent.input, { tid, type: task.push.type, body: task.push.body });
+      const body = worker.bodyFor?.(task.push.body) ?? task.push.body;
+      worker.push(WorkerEvent.input, { tid, type: task.push.type, body });
     } catch (err) {
       slots.free.add(tid);
       this.forget(task);

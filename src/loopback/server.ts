@@ -12,12 +12,13 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer } from "ws";
-import { SocketPath, type ClusterCounts } from "../protocol/cluster.js";
+import { SocketPath, type ClusterCounts, type TaskBody } from "../protocol/cluster.js";
 import { vsnOf } from "../protocol/frame.js";
 import { Accounts } from "./accounts.js";
 import { Connection, type Endpoint } from "./connection.js";
 import { StaticFiles } from "./files.js";
 import { resolveLimits, type Limits } from "./limits.js";
+import { bodyFor, originOfHost } from "./links.js";
 import { describe } from "./log-lines.js";
 import { OriginPolicy } from "./origins.js";
 import { ALGORITHMS_PATH } from "./registry.js";
@@ -162,6 +163,8 @@ export class LoopbackServer {
     if (endpoint === "client" && !grant.drives) {
       return refuse("403 Forbidden", "refused a client socket: a guest token may only work on a cluster with a token; drivers use the configured token");
     }
+    // The origin this socket reached the cluster by: a worker's links to the cluster are handed to it there (links.ts).
+    const reached = originOfHost(req.headers.host, this.origins.ownOrigin);
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       socket.off("error", onError);
       const connection = new Connection(ws, socket, {
@@ -172,6 +175,7 @@ export class LoopbackServer {
         counts: () => this.stats(),
         idleTimeoutMs: this.limits.idleTimeoutMs,
         maxSlotsPerWorker: this.limits.maxSlotsPerWorker,
+        ...(endpoint === "worker" ? { bodyFor: (body: TaskBody) => bodyFor(body, reached, this.origins.ownOrigin) } : {}),
         log: this.log,
       });
       this.connections.add(connection);

@@ -1,5 +1,5 @@
 /** A task as the loopback cluster holds it, and the channels it moves between. */
-import type { TaskPush } from "../protocol/cluster.js";
+import type { TaskBody, TaskPush } from "../protocol/cluster.js";
 
 /** A joined channel the scheduler can push events to. */
 export interface Peer {
@@ -9,6 +9,8 @@ export interface Peer {
   readonly topic: string;
   /** A worker channel that may run `trusted_work` (accounts.ts says who is). */
   readonly trusted: boolean;
+  /** A worker: a task's body as this worker gets it (its links to the cluster on the origin it reached the cluster by, links.ts); absent: as the driver sent it. */
+  bodyFor?(body: TaskBody): TaskBody;
   push(event: string, payload: unknown): void;
 }
 
