@@ -4,6 +4,9 @@
  * workers: ending a task by force (abort, deadline, crash) replaces the worker
  * and keeps the slot. A worker runs one algorithm only: what an algorithm
  * leaves in its worker's globals must not reach another algorithm's tasks.
+ * After an answer the worker must be free again: one whose thread an algorithm
+ * left spinning (microtasks that never yield) is found out and replaced before
+ * the slot's next task reaches it (`check`).
  *
  *   idle ──offer──▶ offered(tid) ──input──▶ running(tid) ──ended──▶ idle
  *     └──────────────── retire (any state but running) ──────────────▶ retired
@@ -13,6 +16,12 @@ import type { RunnerApi } from "../protocol/runner.js";
 import type { SandboxedWorker } from "../sandbox/page/frame.js";
 
 export type Spawn = () => SandboxedWorker;
+
+/**
+ * How long a worker has, after an answer, to answer a question about nothing: an idle worker answers in
+ * well under a millisecond; one that does not is busy with what its algorithm left (see `check`).
+ */
+export const IDLE_CHECK_MS = 1_000;
 
 /** How a task on a slot came to its end, when it was not a normal answer. */
 export type ForcedEnd =
@@ -35,6 +44,8 @@ export class Slot {
   runner!: Comlink.Remote<RunnerApi>;
   /** The algorithm the current worker has run (see `prepareTask`); null for a fresh worker. */
   bundle: string | null = null;
+  /** Settles once the worker has shown it is idle after its last task, or was replaced (`check`). */
+  idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly spawn: Spawn) {
     this.start();
@@ -51,6 +62,29 @@ export class Slot {
     this.start();
   }
 
+  /**
+   * After an answer: asks the worker's runner something trivial (its number of compiled modules, which
+   * does not wait for a task) and replaces a worker that does not answer within `limitMs`. A thread an
+   * algorithm left spinning in microtasks never reaches the question; it would spend the visitor's CPU
+   * and hold up the slot's next task until that task's deadline. The next task waits for `idle`; in the
+   * normal case the answer has long arrived by the time a task comes.
+   */
+  check(limitMs = IDLE_CHECK_MS): void {
+    const worker = this.worker;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = new Promise<boolean>((ok) => {
+      timer = setTimeout(() => ok(false), limitMs);
+      this.runner.cachedModules().then(
+        () => ok(true),
+        () => ok(false),
+      );
+    });
+    this.idle = answered.then((yes) => {
+      clearTimeout(timer);
+      if (!yes && this.worker === worker && this.state.name !== "retired") this.respawn();
+    });
+  }
+
   retire(): void {
     this.state = { name: "retired" };
     this.worker.terminate();
@@ -58,6 +92,7 @@ export class Slot {
 
   private start(): void {
     this.bundle = null;
+    this.idle = Promise.resolve();
     this.worker = this.spawn();
     this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
     const worker = this.worker;

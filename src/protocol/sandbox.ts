@@ -7,14 +7,18 @@
 export type ToFrame =
   | { kind: "runtime"; source: string }
   | { kind: "spawn"; id: number; port: MessagePort }
-  | { kind: "terminate"; id: number };
+  | { kind: "terminate"; id: number }
+  /** Are you there? (answered with the same `id` by `pong`) */
+  | { kind: "ping"; id: number };
 
 export type FromFrame =
   | { kind: "ready" }
   /** The worker exists and holds its port. */
   | { kind: "spawned"; id: number }
   /** The worker died of an uncaught error, or could not be created. */
-  | { kind: "crashed"; id: number; message: string };
+  | { kind: "crashed"; id: number; message: string }
+  /** The frame's thread is alive: the answer to the `ping` of this `id`. */
+  | { kind: "pong"; id: number };
 
 /** A message from the frame, if it has one of the shapes above. */
 export function fromFrame(data: unknown): FromFrame | null {
@@ -22,7 +26,7 @@ export function fromFrame(data: unknown): FromFrame | null {
   const { kind, id, message } = data as Record<string, unknown>;
   if (kind === "ready") return { kind };
   if (typeof id !== "number") return null;
-  if (kind === "spawned") return { kind, id };
+  if (kind === "spawned" || kind === "pong") return { kind, id };
   if (kind === "crashed") return { kind, id, message: typeof message === "string" ? message.slice(0, 500) : "the worker stopped" };
   return null;
 }

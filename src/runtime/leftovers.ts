@@ -1,10 +1,27 @@
 /**
- * What an algorithm may leave running after its answer: nested workers, timers and animation frames. They are
+ * What an algorithm may leave running after its answer: nested workers, timers, animation frames,
+ * message ports and broadcast channels (a ping-pong between two ports never ends by itself), and
+ * tasks of the Prioritized Task Scheduling API (`scheduler.postTask`, `scheduler.yield`). They are
  * tracked from the worker's start, before any algorithm code runs, and ended when the task ends, so
  * nothing an algorithm starts outlives its task or the visitor's thread budget.
+ *
+ * The algorithm shares this realm, and may patch any built-in before its task ends: everything used
+ * here is taken when the worker starts (the functions themselves, not their names), the trackers are
+ * replaced where they are defined (the global's own constructors, the prototypes' methods), and the
+ * records are kept with captured Set methods, so patching `Set.prototype.add`, `Reflect.apply`,
+ * `Worker.prototype.terminate` or a `constructor` property is no way around them.
+ *
+ * A loop that never yields (microtasks that queue each other) cannot be ended from inside its own
+ * thread: the host notices that the worker does not answer after its task and replaces it (pool/slot.ts).
  */
 type Timer = number;
 type Schedule = (handler: TimerHandler, ms?: number, ...rest: unknown[]) => Timer;
+
+/** `scheduler` of the Prioritized Task Scheduling API (not in TypeScript's lib yet). */
+interface Scheduler {
+  postTask(callback: (...args: unknown[]) => unknown, options?: unknown): Promise<unknown>;
+  yield?(): Promise<unknown>;
+}
 
 /** The worker global scope, as far as this file touches it. */
 export interface Scope {
@@ -15,103 +32,226 @@ export interface Scope {
   clearInterval(id?: Timer): void;
   requestAnimationFrame?(callback: FrameRequestCallback): number;
   cancelAnimationFrame?(id: number): void;
+  MessageChannel?: typeof MessageChannel;
+  MessagePort?: typeof MessagePort;
+  BroadcastChannel?: typeof BroadcastChannel;
+  scheduler?: Scheduler;
+}
+
+// Taken before any algorithm code runs (this module is evaluated first).
+const { apply, construct, defineProperty, getPrototypeOf } = Reflect;
+const { hasOwn } = Object;
+const { add: setAdd, delete: setDelete, forEach: setForEach, clear: setClear } = Set.prototype;
+const setSize = Object.getOwnPropertyDescriptor(Set.prototype, "size")!.get!;
+const promiseThen = Promise.prototype.then;
+
+/** A set of what an algorithm started, that the algorithm's patches to `Set` cannot reach. */
+class Held<T> {
+  private readonly items = new Set<T>();
+  add(item: T): void {
+    apply(setAdd, this.items, [item]);
+  }
+  delete(item: T): void {
+    apply(setDelete, this.items, [item]);
+  }
+  get size(): number {
+    return apply(setSize, this.items, []) as number;
+  }
+  /** Calls `end` on each (an error in one does not spare the others), then forgets them all. */
+  end(end: (item: T) => void): void {
+    apply(setForEach, this.items, [
+      (item: T) => {
+        try {
+          end(item);
+        } catch {
+          // Not what we took it for (a `this` an algorithm passed): nothing to end.
+        }
+      },
+    ]);
+    apply(setClear, this.items, []);
+  }
 }
 
 /**
- * Replaces `name` on the object of the scope's prototype chain that defines it (WorkerGlobalScope's
- * prototype for the timers), so calling it through the prototype is no way around the replacement.
+ * Replaces `name` on the object of `target`'s prototype chain that defines it (WorkerGlobalScope's
+ * prototype for the timers, MessagePort's for `postMessage`), so calling it through the prototype is
+ * no way around the replacement.
  */
-function install(scope: object, name: string, value: unknown): void {
-  let owner: object | null = scope;
-  while (owner !== null && !Object.prototype.hasOwnProperty.call(owner, name)) owner = Object.getPrototypeOf(owner) as object | null;
-  Object.defineProperty(owner ?? scope, name, { value, writable: true, configurable: true, enumerable: true });
+function install(target: object, name: string, value: unknown): void {
+  let owner: object | null = target;
+  while (owner !== null && !hasOwn(owner, name)) owner = getPrototypeOf(owner) as object | null;
+  defineProperty(owner ?? target, name, { value, writable: true, configurable: true, enumerable: true });
 }
+
+type Constructor<T> = new (...args: never[]) => T;
+
+/**
+ * Puts a constructor on the scope that records each object it makes, subclasses' too; the original's
+ * `prototype.constructor` points at the tracked one, so an instance does not hand the original back.
+ */
+function trackConstructor<T extends object>(scope: object, name: string, original: Constructor<T>, made: (item: T) => void): void {
+  const tracked: Constructor<T> = new Proxy(original, {
+    construct(target, args, newTarget) {
+      const item = construct(target, args, newTarget === tracked ? target : newTarget) as T;
+      made(item);
+      return item;
+    },
+  });
+  defineProperty(original.prototype as object, "constructor", { value: tracked, writable: true, configurable: true });
+  defineProperty(scope, name, { value: tracked, writable: true, configurable: true, enumerable: false });
+}
+
+/** A promise that never settles: what a scheduled callback of an ended task gets instead of running. */
+const never = (): Promise<never> => new Promise<never>(() => {});
 
 export class Leftovers {
   /** The real Worker constructor, for the runtime's own nested workers (legacy adapters), which it ends itself. */
   readonly Worker: typeof Worker;
-  private readonly workers = new Set<Worker>();
-  private readonly timers = new Set<Timer>();
+  private readonly workers = new Held<Worker>();
+  private readonly timers = new Held<Timer>();
+  private readonly frames = new Held<number>();
+  private readonly ports = new Held<MessagePort>();
+  private readonly broadcasts = new Held<BroadcastChannel>();
+  /** How each kind is ended, with the functions taken at the start. */
+  private readonly end: {
+    worker: (worker: Worker) => void;
+    timer: (id: Timer) => void;
+    frame: (id: number) => void;
+    port: (port: MessagePort) => void;
+    broadcast: (channel: BroadcastChannel) => void;
+  };
+  /** The runtime's own port to the host: never closed by a sweep. */
+  private own: MessagePort | null = null;
+  /** Counts sweeps: a scheduled callback runs only in the task that scheduled it. */
+  private epoch = 0;
 
   constructor(scope: Scope) {
     const original = scope.Worker;
     this.Worker = original;
-    const workers = this.workers;
-    const tracked: typeof Worker = new Proxy(original, {
-      construct(target, args, newTarget) {
-        const worker = Reflect.construct(target, args, newTarget === tracked ? target : newTarget) as Worker;
-        workers.add(worker);
-        return worker;
-      },
-    });
-    // `worker.constructor` must not hand the untracked constructor back.
-    Object.defineProperty(original.prototype, "constructor", { value: tracked, writable: true, configurable: true });
-    scope.Worker = tracked;
+    const terminate = original.prototype.terminate;
+    const { workers, timers, frames, ports, broadcasts } = this;
+    trackConstructor(scope, "Worker", original, (worker) => workers.add(worker));
 
     const { setTimeout: later, setInterval: every, clearTimeout: cancel, clearInterval: cancelEvery } = scope;
-    const frame = scope.requestAnimationFrame?.bind(scope);
-    const cancelFrame = scope.cancelAnimationFrame?.bind(scope);
-    const timers = this.timers;
-    const frames = this.frames;
+    const frame = scope.requestAnimationFrame;
+    const cancelFrame = scope.cancelAnimationFrame;
     install(scope, "setTimeout", (handler: TimerHandler, ms?: number, ...rest: unknown[]) => {
       const run =
         typeof handler === "function"
           ? (...args: unknown[]) => {
               timers.delete(id);
-              handler(...args);
+              apply(handler, undefined, args);
             }
           : handler;
-      const id: Timer = later(run, ms, ...rest);
+      const id: Timer = apply(later, scope, [run, ms, ...rest]);
       timers.add(id);
       return id;
     });
     install(scope, "setInterval", (handler: TimerHandler, ms?: number, ...rest: unknown[]) => {
-      const id = every(handler, ms, ...rest);
+      const id: Timer = apply(every, scope, [handler, ms, ...rest]);
       timers.add(id);
       return id;
     });
     install(scope, "clearTimeout", (id?: Timer) => {
       if (id !== undefined) timers.delete(id);
-      cancel(id);
+      apply(cancel, scope, [id]);
     });
     install(scope, "clearInterval", (id?: Timer) => {
       if (id !== undefined) timers.delete(id);
-      cancelEvery(id);
+      apply(cancelEvery, scope, [id]);
     });
     if (frame && cancelFrame) {
       install(scope, "requestAnimationFrame", (callback: FrameRequestCallback) => {
-        const id = frame((time: number) => {
-          frames.delete(id);
-          callback(time);
-        });
+        const id: number = apply(frame, scope, [
+          (time: number) => {
+            frames.delete(id);
+            apply(callback, undefined, [time]);
+          },
+        ]);
         frames.add(id);
         return id;
       });
       install(scope, "cancelAnimationFrame", (id: number) => {
         frames.delete(id);
-        cancelFrame(id);
+        apply(cancelFrame, scope, [id]);
       });
     }
-    this.cancel = (id) => {
-      cancel(id);
-      cancelEvery(id);
+
+    // Ports: those of a channel made here, and any port a message is posted on (also one that arrived
+    // from a nested worker, or was moved to a new object by structuredClone), save the runtime's own.
+    let closePort: (port: MessagePort) => void = () => {};
+    if (scope.MessagePort) {
+      const { postMessage, close } = scope.MessagePort.prototype;
+      closePort = (port) => apply(close, port, []);
+      const leftovers = this;
+      install(scope.MessagePort.prototype, "postMessage", function (this: MessagePort, ...args: unknown[]) {
+        if (this !== leftovers.own) ports.add(this);
+        return apply(postMessage, this, args);
+      });
+    }
+    if (scope.MessageChannel) {
+      trackConstructor(scope, "MessageChannel", scope.MessageChannel, (channel) => {
+        ports.add(channel.port1);
+        ports.add(channel.port2);
+      });
+    }
+    let closeBroadcast: (channel: BroadcastChannel) => void = () => {};
+    if (scope.BroadcastChannel) {
+      const { close } = scope.BroadcastChannel.prototype;
+      closeBroadcast = (channel) => apply(close, channel, []);
+      trackConstructor(scope, "BroadcastChannel", scope.BroadcastChannel, (channel) => broadcasts.add(channel));
+    }
+
+    // Scheduled tasks: a callback (or a `yield` continuation) of a task that has ended never runs.
+    const scheduler = scope.scheduler;
+    if (scheduler && typeof scheduler.postTask === "function") {
+      const postTask = scheduler.postTask;
+      const current = () => this.epoch;
+      install(scheduler, "postTask", function (this: Scheduler, callback: unknown, ...rest: unknown[]) {
+        const epoch = current();
+        const guarded =
+          typeof callback === "function"
+            ? function (this: unknown, ...args: unknown[]) {
+                return epoch === current() ? apply(callback, this, args) : never();
+              }
+            : callback;
+        return apply(postTask, this, [guarded, ...rest]);
+      });
+      const yielding = scheduler.yield;
+      if (typeof yielding === "function") {
+        install(scheduler, "yield", function (this: Scheduler) {
+          const epoch = current();
+          return apply(promiseThen, apply(yielding, this, []), [(value: unknown) => (epoch === current() ? value : never())]);
+        });
+      }
+    }
+
+    this.end = {
+      worker: (worker) => apply(terminate, worker, []),
+      timer: (id) => {
+        apply(cancel, scope, [id]);
+        apply(cancelEvery, scope, [id]);
+      },
+      frame: (id) => cancelFrame && apply(cancelFrame, scope, [id]),
+      port: closePort,
+      broadcast: closeBroadcast,
     };
-    this.cancelFrame = cancelFrame ?? (() => {});
   }
 
-  private readonly frames = new Set<number>();
-  private readonly cancelFrame: (id: number) => void;
-  private readonly cancel: (id: Timer) => void;
+  /** The runtime's own port to the host, which a sweep leaves open. */
+  keep(port: MessagePort): void {
+    this.own = port;
+  }
 
-  /** Ends every nested worker and timer still there; returns how many nested workers it ended. */
+  /** Ends every nested worker, timer, port and scheduled task still there; returns how many nested workers it ended. */
   sweep(): number {
+    this.epoch++;
     const workers = this.workers.size;
-    for (const worker of this.workers) worker.terminate();
-    this.workers.clear();
-    for (const id of this.timers) this.cancel(id);
-    this.timers.clear();
-    for (const id of this.frames) this.cancelFrame(id);
-    this.frames.clear();
+    this.workers.end(this.end.worker);
+    this.timers.end(this.end.timer);
+    this.frames.end(this.end.frame);
+    this.ports.end(this.end.port);
+    this.broadcasts.end(this.end.broadcast);
     return workers;
   }
 }

@@ -4,7 +4,9 @@
  * blob URL once, then starts one Web Worker per `spawn`, handing it the host's
  * MessagePort. Workers made from the frame's blob URLs inherit the frame's
  * opaque origin and CSP. Only the parent is obeyed; a `spawn` that comes
- * before the runtime waits for it.
+ * before the runtime waits for it. A `ping` is answered at once: while its
+ * workers run tasks the host asks, and a frame whose process died (an
+ * algorithm ran it out of memory) answers nothing.
  */
 import type { FromFrame, ToFrame } from "../../protocol/sandbox.js";
 
@@ -37,6 +39,8 @@ export function frameMain(): void {
     } else if (message.kind === "spawn" && typeof message.id === "number" && message.port instanceof MessagePort) {
       if (runtimeUrl) spawn(message, runtimeUrl);
       else waiting.push(message);
+    } else if (message.kind === "ping" && typeof message.id === "number") {
+      tell({ kind: "pong", id: message.id });
     } else if (message.kind === "terminate") {
       workers.get(message.id)?.terminate();
       workers.delete(message.id);
