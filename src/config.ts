@@ -21,6 +21,8 @@ export const WorkerOptions = z.strictObject({
   threads: z.optional(count(1, 64)),
   /** A task running longer is ended and answered with an error. */
   deadlineMs: z._default(count(1, 2 ** 31 - 1), 5 * 60_000),
+  /** A program that has not reached its main by then (loader, instantiation, data package) fails, saying what it waited for. */
+  startupMs: z._default(count(1, 2 ** 31 - 1), 30_000),
   heartbeatIntervalMs: z._default(count(1, 25_000), 5_000),
   /** A task's data package (`data_link`) larger than this is refused. */
   maxDataLinkBytes: z._default(count(1, 2 ** 32), 256 * 1024 * 1024),
@@ -43,6 +45,7 @@ export interface ResolvedConfig {
   token: string | undefined;
   threads: number;
   deadlineMs: number;
+  startupMs: number;
   heartbeatIntervalMs: number;
   maxDataLinkBytes: number;
   cacheMaxBytes: number;
@@ -77,6 +80,7 @@ export function resolveConfig(input: WorkerOptions = {}): ResolvedConfig {
     token: o.token,
     threads: o.threads ?? defaultThreads(),
     deadlineMs: o.deadlineMs,
+    startupMs: o.startupMs,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     maxDataLinkBytes: o.maxDataLinkBytes,
     cacheMaxBytes: o.cacheMaxBytes,

@@ -143,7 +143,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
           stats: (stats) => events.emit("stats", stats.body),
         });
         connection = conn;
-        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, dataLinks });
+        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, startupMs: config.startupMs, dataLinks });
         obeyPool(policy.budget);
       }
       if (!wanted || !policy.budget.connect) return;

@@ -200,7 +200,8 @@ export class Client {
       preload_files: def.preload_files ? preload : null,
       result_files: def.result_files ?? null,
       wasm: bundle?.wasm ?? (await read(def.wasm, def.wasm_path, "wasm")),
-      loader: bundle?.loader ?? (await read(def.loader, def.loader_path, "loader")),
+      // No loader at all: a WASI command module, sent with an empty loader (docs/protocol.md).
+      loader: bundle?.loader ?? (def.loader === undefined && def.loader_path === undefined ? "" : await read(def.loader, def.loader_path, "loader")),
       data_link: def.data_link ?? bundle?.dataLink ?? null,
       processing_base_time: def.processing_base_time ?? null,
       flops: def.flops ?? null,

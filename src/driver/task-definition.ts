@@ -40,15 +40,10 @@ export const TaskDefinition = z
       if (named && (def.algorithm === undefined || def.algorithm_version === undefined)) {
         ctx.addIssue({ code: "custom", input: def, path: [def.algorithm ? "algorithm_version" : "algorithm"], message: "algorithm and algorithm_version go together" });
       }
+      // A loader is optional: without one the wasm is sent as a WASI command module.
       const hasWasm = def.wasm_path !== undefined || def.wasm !== undefined;
-      const hasLoader = def.loader_path !== undefined || def.loader !== undefined;
-      if (!named && !(hasWasm && hasLoader)) {
-        ctx.addIssue({
-          code: "custom",
-          input: def,
-          path: [hasWasm ? "loader_path" : "wasm_path"],
-          message: "required when no algorithm and algorithm_version are given",
-        });
+      if (!named && !hasWasm) {
+        ctx.addIssue({ code: "custom", input: def, path: ["wasm_path"], message: "required when no algorithm and algorithm_version are given" });
       }
     }),
   );

@@ -40,14 +40,17 @@ export interface PrepareContext {
   keys: BundleKeys;
   /** The algorithm the slot's worker already holds, if any. */
   warm: string | null;
+  startupMs: number;
 }
 
-export async function prepareTask(input: Input, { dataLinks, keys, warm }: PrepareContext): Promise<PreparedTask> {
+export async function prepareTask(input: Input, { dataLinks, keys, warm, startupMs }: PrepareContext): Promise<PreparedTask> {
   const { body } = input;
   if (body.run_type && body.run_type !== "wasm") throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
-  if (!body.wasm) throw new TaskRefused("the task has no wasm");
-  if (!body.loader) throw new TaskRefused("the task has no loader");
-  const { wasm: wasm64, loader: loader64 } = body;
+  // An empty wasm with a loader: the loader carries its wasm inside (SINGLE_FILE).
+  if (body.wasm == null || (body.wasm === "" && !body.loader)) throw new TaskRefused("the task has no wasm");
+  // An empty loader is a WASI command module's (docs/protocol.md).
+  const { wasm: wasm64 } = body;
+  const loader64 = body.loader ?? "";
   const [wasmKey, loaderKey] = await Promise.all([keys.of(wasm64, () => decode(wasm64, "wasm")), keys.of(loader64, () => decode(loader64, "loader"))]);
   const key = `${wasmKey}/${loaderKey}`;
   const bundle: BundleRef =
@@ -75,6 +78,7 @@ export async function prepareTask(input: Input, { dataLinks, keys, warm }: Prepa
     preloadFiles,
     resultFiles: Object.keys(body.result_files ?? {}),
     entry: body.entry ?? null,
+    startupMs,
     legacyBody,
   };
   const transfer = [...(bundle.wasm ? [bundle.wasm] : []), ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];

@@ -49,6 +49,8 @@ export interface PoolOptions {
   outbox: Outbox;
   events: Emitter<PoolEvents>;
   deadlineMs: number;
+  /** How long a program may take to reach its main (the runtime's start-up limit). */
+  startupMs?: number;
   dataLinks: DataLinks;
 }
 
@@ -66,9 +68,11 @@ export class TaskPool {
   private readonly deadlineMs: number;
   private readonly dataLinks: DataLinks;
   private readonly keys = new BundleKeys();
+  private readonly startupMs: number;
 
   constructor(options: PoolOptions) {
     ({ spawn: this.spawn, outbox: this.outbox, events: this.events, deadlineMs: this.deadlineMs, dataLinks: this.dataLinks } = options);
+    this.startupMs = options.startupMs ?? 30_000;
   }
 
   get threads(): number {
@@ -200,6 +204,8 @@ export class TaskPool {
     if (this.stopped) return;
     // Forced endings leave the worker in an unknown state; a worker that asks to retire holds what it cannot free.
     if ((ending.kind !== "done" && ending.kind !== "refused") || (ending.kind === "done" && ending.outcome.retire)) slot.respawn();
+    // An answer does not mean the worker's thread is free: the algorithm may have left it spinning.
+    else if (ending.kind === "done") slot.check();
 
     const { answer, error, code, shape } = conclude(tid, ending, this.deadlineMs);
     const answered = answer !== null && this.outbox.joined;
@@ -212,12 +218,17 @@ export class TaskPool {
 
   private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let unwatch: (() => void) | undefined;
     try {
-      const prepared = await Promise.race([prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle }), forced]);
+      // Before anything depends on what the worker holds: it showed itself idle after its last task, or was replaced.
+      const early = await Promise.race([slot.idle.then(() => null), forced]);
+      if (early) return early;
+      const prepared = await Promise.race([prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle, startupMs: this.startupMs }), forced]);
       if ("kind" in prepared) return prepared;
       // Another algorithm ran here before: start from a worker it never touched (warm reuse is per algorithm).
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
       slot.bundle = prepared.bundle;
+      unwatch = slot.worker.watch?.();
       timer = setTimeout(() => slot.state.name === "running" && slot.state.force({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
         (reply): Ending => {
@@ -232,6 +243,7 @@ export class TaskPool {
       return { kind: "refused", message: (err as Error).message };
     } finally {
       clearTimeout(timer);
+      unwatch?.();
     }
   }
 }

@@ -13,6 +13,8 @@ export const ErrorCode = {
   missingExport: 5,
   /** The algorithm answered something that cannot be sent. */
   badResult: 6,
+  /** The program could not start: it waited past the start-up limit, or it can never start here. */
+  startupFailed: 7,
   /** The task itself was malformed or could not be prepared (bad base64, data_link unreachable). */
   refused: 10,
   deadline: 11,

@@ -30,6 +30,8 @@ export interface RunnerTask {
   resultFiles: string[];
   /** *ours*: the export to call instead of `main`. */
   entry: string | null;
+  /** A program that has not reached main by then fails with what it waited for. */
+  startupMs: number;
   /**
    * The task body's other fields, as the cluster sent them, for a legacy adapter (which is posted the
    * whole body); its `wasm`, `loader` and non-empty `preload_files` are rebuilt from the bytes.
@@ -59,8 +61,14 @@ export interface RunnerOutcome {
 export const LoaderShape = {
   emscriptenClassic: "emscripten-classic",
   emscriptenModularize: "emscripten-modularize",
+  /** EXPORT_ES6: an ES module whose default export is the factory. */
+  emscriptenModule: "emscripten-es-module",
   wasmBindgenNoModules: "wasm-bindgen-no-modules",
   wasmBindgenWeb: "wasm-bindgen-web",
+  /** `--target bundler` (its `_bg.js`), `nodejs` or `deno` glue, given the bytes by the worker. */
+  wasmBindgenOther: "wasm-bindgen-other",
+  /** A WASI preview 1 command module: an empty loader. */
+  wasi: "wasi",
   legacy: "legacy",
 } as const;
 export type LoaderShape = (typeof LoaderShape)[keyof typeof LoaderShape];
@@ -80,5 +88,6 @@ export const RuntimeErrorCode = {
   algorithmFailed: ErrorCode.algorithmFailed,
   missingExport: ErrorCode.missingExport,
   badResult: ErrorCode.badResult,
+  startupFailed: ErrorCode.startupFailed,
 } as const;
 export type RuntimeErrorCode = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];

@@ -7,12 +7,13 @@ import { LruMap } from "../cache/lru.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode, type BundleRef, type LoaderShape } from "../protocol/runner.js";
 import { detectShape } from "./shape.js";
+import type { Program } from "./wasm-handover.js";
 
 interface Bundle {
   wasm: ArrayBuffer;
   loader: string;
   /** Read from the loader's text once per algorithm. */
-  shape: LoaderShape | null;
+  shape: LoaderShape;
   module: Promise<WebAssembly.Module> | null;
 }
 
@@ -20,7 +21,7 @@ export interface ResolvedBundle {
   key: string;
   wasm: ArrayBuffer;
   loader: string;
-  shape: LoaderShape | null;
+  shape: LoaderShape;
 }
 
 export class Bundles {
@@ -44,6 +45,25 @@ export class Bundles {
     }
     if (!bundle) throw new RunnerError(RuntimeErrorCode.badWasm, `this worker has no algorithm ${ref.key.slice(0, 12)}… and the task did not carry it`);
     return { key: ref.key, wasm: bundle.wasm, loader: bundle.loader, shape: bundle.shape };
+  }
+
+  /**
+   * The program of `key` for a runtime: its bytes and compiled module. Null for a loader that carries
+   * its wasm inside (an empty `.wasm`) until `learn` was told what that loader compiled.
+   */
+  async program(key: string): Promise<Program | null> {
+    const bundle = this.bundles.get(key);
+    if (bundle && bundle.wasm.byteLength === 0 && !bundle.module) return null;
+    return { wasm: bundle?.wasm ?? new ArrayBuffer(0), module: await this.compile(key) };
+  }
+
+  /** What a loader with its wasm inside compiled: kept as the bundle's program, counted as its one compile. */
+  learn(key: string, program: Program): void {
+    const bundle = this.bundles.get(key);
+    if (!bundle || bundle.module) return;
+    this.compiles++;
+    bundle.wasm = program.wasm;
+    bundle.module = Promise.resolve(program.module);
   }
 
   /** The compiled module of `key`, compiled on first use. */

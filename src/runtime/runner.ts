@@ -13,10 +13,15 @@ import { LoaderShape, RuntimeErrorCode, type RunnerApi, type RunnerOutcome, type
 import type { ShapeResult } from "./shape-result.js";
 import { Transcript, captureConsole } from "./transcript.js";
 import type { WorkerTask } from "./task.js";
-import { runWasmBindgen, webImportsSpent } from "./wasm-bindgen.js";
+import { runWasmBindgen } from "./wasm-bindgen.js";
+import { runWasi } from "./wasi.js";
+import { ModuleImports } from "./loader-source.js";
+import type { Program } from "./wasm-handover.js";
 
 export class Runner implements RunnerApi {
   private readonly bundles = new Bundles(8);
+  /** The ES modules (loaders, glue) this worker imported: it cannot release them. */
+  private readonly imports = new ModuleImports();
   private queue: Promise<unknown> = Promise.resolve();
   private interrupt: ((reason: RunnerError) => void) | null = null;
 
@@ -50,12 +55,6 @@ export class Runner implements RunnerApi {
       const bundle = this.bundles.resolve(ref);
       const task: WorkerTask = { ...rest, wasm: bundle.wasm, loader: bundle.loader };
       shape = bundle.shape;
-      if (!shape) {
-        throw new RunnerError(
-          RuntimeErrorCode.unknownLoader,
-          "the loader is not one this worker runs (Emscripten classic or MODULARIZE, wasm-bindgen no-modules or web, legacy Motivus adapter)",
-        );
-      }
       const interrupted = new Promise<never>((_, reject) => {
         this.interrupt = reject;
       });
@@ -63,8 +62,8 @@ export class Runner implements RunnerApi {
       running.catch(() => {}); // an interrupted run may still reject later; that is not news
       const result = await Promise.race([running, interrupted]);
       this.sweep(transcript);
-      const outcome = outcomeOf(result, transcript, shape);
-      return webImportsSpent() ? { ...outcome, retire: true } : outcome;
+      const outcome = outcomeOf(result, transcript, result.shape ?? shape);
+      return this.imports.spent ? { ...outcome, retire: true } : outcome;
     } catch (error) {
       this.sweep(transcript);
       return failureOf(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed: "), transcript, shape);
@@ -76,6 +75,8 @@ export class Runner implements RunnerApi {
 
   /** Nothing the algorithm started outlives its task. */
   private sweep(transcript: Transcript): void {
+    // A worker prelude (`onmessage = …`) left in a loader must not hear this worker's messages.
+    (self as { onmessage: unknown }).onmessage = null;
     const workers = this.leftovers.sweep();
     if (workers) transcript.printErr(`the algorithm left ${workers} nested worker(s) running after its task; they were stopped`);
   }
@@ -84,12 +85,18 @@ export class Runner implements RunnerApi {
     switch (shape) {
       case LoaderShape.legacy:
         return runLegacy(task, transcript, this.leftovers.Worker, await this.bundles.compile(key).catch(() => null));
+      case LoaderShape.wasi:
+        return runWasi(task, await this.bundles.compile(key), transcript);
       case LoaderShape.emscriptenClassic:
       case LoaderShape.emscriptenModularize:
-        return runEmscripten(shape, task, await this.bundles.compile(key), transcript);
+      case LoaderShape.emscriptenModule: {
+        const learn = (program: Program) => this.bundles.learn(key, program);
+        return runEmscripten(task, await this.bundles.program(key), transcript, { startupMs: task.startupMs, imports: this.imports, learn });
+      }
       case LoaderShape.wasmBindgenNoModules:
       case LoaderShape.wasmBindgenWeb:
-        return runWasmBindgen(shape, task, await this.bundles.compile(key));
+      case LoaderShape.wasmBindgenOther:
+        return runWasmBindgen(shape, task, { wasm: task.wasm, module: await this.bundles.compile(key) }, this.imports);
     }
   }
 }

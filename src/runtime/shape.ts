@@ -1,4 +1,9 @@
-/** Which kind of loader a task brought, read from the loader's source (nothing is evaluated). */
+/**
+ * Which runtime a task's loader goes to, read from the loader's source (nothing is evaluated). Only
+ * the kinds whose text is stable across releases are told apart here: an empty loader (WASI), the
+ * legacy Motivus adapter, wasm-bindgen glue. Everything else is taken for Emscripten, whose shapes
+ * (classic, MODULARIZE, ES module, a post-js that starts itself) show when the loader runs.
+ */
 import { LoaderShape } from "../protocol/runner.js";
 
 // The legacy adapter is a whole worker script: it installs `onmessage` and reads the task body's own
@@ -9,32 +14,27 @@ import { LoaderShape } from "../protocol/runner.js";
 const setsOnMessage =
   /(?:^|[^\w$.])(?:(?:self|globalThis|this)\s*\.\s*)?onmessage\s*=(?!=)|(?:^|[^\w$.])(?:self|globalThis|this)\s*\[\s*["']onmessage["']\s*\]\s*=(?!=)|addEventListener\(\s*["']message["']/m;
 const readsTaskBody = /\bdata_link\b|\bbuffWasm\b/;
-const esModule = /^\s*export\s+(?:default\b|\{|function\b|async\b|const\b|let\b|var\b|class\b)/m;
+const esModule = /^\s*export\s+(?:default\b|\{|\*|function\b|async\b|const\b|let\b|var\b|class\b)/m;
 const wasmBindgenGlue = /__wbindgen|__wbg_/;
-// MODULARIZE output resolves a promise it keeps in readyPromiseResolve (Emscripten 2.x to 4.x).
-const modularized = /\breadyPromiseResolve\b/;
-const classicModule = /typeof\s+Module\s*!==?\s*["']undefined["']/;
 
-export function detectShape(source: string): LoaderShape | null {
+export function detectShape(source: string): LoaderShape {
+  if (source.trim() === "") return LoaderShape.wasi;
   if (setsOnMessage.test(source) && readsTaskBody.test(source)) return LoaderShape.legacy;
   if (wasmBindgenGlue.test(source)) {
     if (esModule.test(source)) return LoaderShape.wasmBindgenWeb;
     if (/\bwasm_bindgen\b/.test(source)) return LoaderShape.wasmBindgenNoModules;
+    return LoaderShape.wasmBindgenOther;
   }
-  if (modularized.test(source)) return LoaderShape.emscriptenModularize;
-  if (classicModule.test(source)) return LoaderShape.emscriptenClassic;
-  return null;
+  return LoaderShape.emscriptenClassic;
 }
 
-/** The factory name of a MODULARIZE loader (`-s EXPORT_NAME`), `Module` when it cannot be read. */
+/**
+ * The factory name a MODULARIZE loader declares (`-s EXPORT_NAME`), `Module` when it cannot be read.
+ * Only a fallback: a factory is normally found by what the loader leaves behind.
+ */
 export function exportNameOf(source: string): string {
   const factory =
     /^\s*var\s+([A-Za-z_$][\w$]*)\s*=\s*\(\s*(?:\(\s*\)\s*=>|function\s*\(\s*\))/m.exec(source) ??
     /^\s*(?:async\s+)?function\s+([A-Za-z_$][\w$]*)\s*\(\s*moduleArg\b/m.exec(source);
   return factory?.[1] ?? "Module";
-}
-
-/** Whether the loader exports `callMain` (`-s EXPORTED_RUNTIME_METHODS=callMain`), so we may start main ourselves. */
-export function exportsCallMain(source: string): boolean {
-  return /Module\[\s*["']callMain["']\s*\]\s*=/.test(source);
 }

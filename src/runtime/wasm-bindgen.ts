@@ -1,8 +1,13 @@
 /**
- * wasm-bindgen glue, `--target no-modules` and `--target web`. A fresh copy of the glue per task (its
- * state lives in closure or module scope), initialised with the cached compiled module, never a URL.
+ * wasm-bindgen glue of every target a user may hand over: `no-modules` and `web` (initialised with the
+ * compiled module), `bundler` (its `_bg.js`, given the instance), `nodejs` (CommonJS that reads its
+ * `.wasm` from disk) and `deno` (an ES module that fetches or reads its `.wasm`): the last two get the
+ * bytes from wasm-handover.ts. A fresh copy of the glue per task (its state lives in closure or module
+ * scope); the compiled module is the worker's, compiled once.
  */
 import { compileLoader } from "./loader-cache.js";
+import type { ModuleImports } from "./loader-source.js";
+import { handOverWasm, type Program } from "./wasm-handover.js";
 import { RunnerError, describe } from "./errors.js";
 import { LoaderShape, RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
@@ -14,15 +19,19 @@ interface Glue {
   init: Initialiser;
   /** Where the algorithm's exports live: the initialiser's properties, or the ES module's namespace. */
   exports: object;
+  shape: GlueShape;
 }
 
-export async function runWasmBindgen(
-  shape: typeof LoaderShape.wasmBindgenNoModules | typeof LoaderShape.wasmBindgenWeb,
-  task: WorkerTask,
-  module: WebAssembly.Module,
-): Promise<ShapeResult> {
-  const glue = shape === LoaderShape.wasmBindgenWeb ? await importWeb(task.loader) : evaluateNoModules(task.loader);
-  await initialise(glue.init, module);
+type GlueShape = typeof LoaderShape.wasmBindgenNoModules | typeof LoaderShape.wasmBindgenWeb | typeof LoaderShape.wasmBindgenOther;
+
+export async function runWasmBindgen(shape: GlueShape, task: WorkerTask, program: Program, imports: ModuleImports): Promise<ShapeResult> {
+  const undo = handOverWasm(program);
+  let glue: Glue;
+  try {
+    glue = await readyGlue(shape, task.loader, program, imports);
+  } finally {
+    undo();
+  }
 
   const entryName = task.entry ?? "main";
   const entry = findEntry(glue.exports, entryName);
@@ -33,7 +42,62 @@ export async function runWasmBindgen(
     const error = new RunnerError(RuntimeErrorCode.algorithmFailed, `${entryName}() threw: ${describe(thrown)}`);
     return { data: null, files: {}, error };
   }
-  return { data: jsonValue(value, entryName), files: {}, error: null };
+  return { data: jsonValue(value, entryName), files: {}, error: null, shape: glue.shape };
+}
+
+/** The glue, initialised: its exports hold the algorithm's functions. */
+async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Program, imports: ModuleImports): Promise<Glue> {
+  if (shape === LoaderShape.wasmBindgenNoModules) {
+    const glue = evaluateNoModules(loader);
+    await initialise(glue.init, module);
+    return glue;
+  }
+  if (shape === LoaderShape.wasmBindgenOther) return evaluateNodeGlue(loader, wasm);
+  const namespace = await imports.import(loader);
+  if (typeof namespace.default === "function") {
+    const glue: Glue = { init: namespace.default as Initialiser, exports: namespace, shape };
+    await initialise(glue.init, module);
+    return glue;
+  }
+  if (typeof namespace.__wbg_set_wasm === "function") return bundlerGlue(namespace, module);
+  // deno: the module instantiated itself while it was imported (its fetch or read was answered with the bytes).
+  return { init: async () => {}, exports: namespace, shape: LoaderShape.wasmBindgenOther };
+}
+
+/**
+ * `--target bundler`'s `_bg.js`: the glue a bundler links the wasm to. The wasm imports that very
+ * module (its import module names), and `__wbg_set_wasm` hands the glue the instance's exports.
+ */
+async function bundlerGlue(namespace: Record<string, unknown>, module: WebAssembly.Module): Promise<Glue> {
+  const wasmImports: WebAssembly.Imports = {};
+  for (const { module: name } of WebAssembly.Module.imports(module)) wasmImports[name] = namespace as WebAssembly.ModuleImports;
+  const instance = await WebAssembly.instantiate(module, wasmImports);
+  (namespace.__wbg_set_wasm as (exports: WebAssembly.Exports) => void)(instance.exports);
+  (instance.exports.__wbindgen_start as (() => void) | undefined)?.();
+  return { init: async () => {}, exports: namespace, shape: LoaderShape.wasmBindgenOther };
+}
+
+/**
+ * `--target nodejs`: CommonJS that reads its `.wasm` with `require("fs")` and compiles it with
+ * `new WebAssembly.Module`. It gets the bytes (and so the compiled module) and the two Node modules it
+ * uses for them; any other `require` is refused in words.
+ */
+function evaluateNodeGlue(loader: string, wasm: ArrayBuffer): Glue {
+  const commonJs = { exports: {} as Record<string, unknown> };
+  const nodeModules: Record<string, unknown> = {
+    // The glue reads one file, its .wasm: any path it asks for is that file (wasm-handover.ts then
+    // answers `new WebAssembly.Module` of these bytes with the module compiled once).
+    fs: { readFileSync: () => new Uint8Array(wasm) },
+    path: { join: (...parts: string[]) => parts.join("/") },
+    util: { TextDecoder, TextEncoder },
+  };
+  const require = (name: string): unknown => {
+    const found = nodeModules[name.replace(/^node:/, "")];
+    if (found) return found;
+    throw new RunnerError(RuntimeErrorCode.unknownLoader, `the glue asked for require("${name}"): only Node glue that reads its .wasm runs here`);
+  };
+  compileLoader(loader, "", "module", "exports", "require", "__dirname", "__filename")(commonJs, commonJs.exports, require, "/program", "/program/glue.js");
+  return { init: async () => {}, exports: commonJs.exports, shape: LoaderShape.wasmBindgenOther };
 }
 
 /** What glue from 0.2.93 on prints when given the module positionally; the worker only does so for glue that needs it. */
@@ -95,35 +159,7 @@ function evaluateNoModules(source: string): Glue {
   if (typeof init !== "function") {
     throw new RunnerError(RuntimeErrorCode.unknownLoader, "the no-modules glue did not define a wasm_bindgen function");
   }
-  return { init: init as Initialiser, exports: init };
-}
-
-/**
- * A worker never releases an ES module it imported, nor the wasm instance and memory that module
- * keeps: past this many `--target web` tasks the runner asks for a fresh worker (V8 allows a process
- * only so many wasm memories).
- */
-const WEB_IMPORTS_PER_WORKER = 64;
-let webImports = 0;
-
-/** Whether this worker has imported as many web glues as it should. */
-export const webImportsSpent = (): boolean => webImports >= WEB_IMPORTS_PER_WORKER;
-
-async function importWeb(source: string): Promise<Glue> {
-  webImports++;
-  // A new blob URL per task gives a new module instance, hence fresh glue state.
-  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await import(/* @vite-ignore */ url)) as Record<string, unknown>;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-  const init = namespace.default;
-  if (typeof init !== "function") {
-    throw new RunnerError(RuntimeErrorCode.unknownLoader, "the --target web glue has no default export to initialise it");
-  }
-  return { init: init as Initialiser, exports: namespace };
+  return { init: init as Initialiser, exports: init, shape: LoaderShape.wasmBindgenNoModules };
 }
 
 type Callable = (...args: unknown[]) => unknown;

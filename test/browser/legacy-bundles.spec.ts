@@ -213,7 +213,9 @@ function describeTask(event) {
   test("a worker script that never reads the task body is not a legacy adapter", async ({ page, cluster }) => {
     await open(page, cluster.origin);
     const outcome = await run(page, { wasm: anyWasm, loaderText: "onmessage=function(e){postMessage({body:{},stdout:'',stderr:''})}" });
-    expect(outcome).toMatchObject({ ok: false, shape: null });
+    // Not run as an adapter: tried as Emscripten, it neither leaves a factory nor starts a program.
+    expect(outcome).toMatchObject({ ok: false, errorCode: 1 });
+    expect(outcome.error).toContain("the loader is not one this worker runs");
   });
 
   // Posts {body: params[0], stdout: params[1], stderr: params[2]} (an absent params[0] posts body: undefined).

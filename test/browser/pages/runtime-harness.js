@@ -77,7 +77,7 @@ export async function installHarness() {
     const input = await inputOf(spec);
     // Bytes given inline stand in for a download (the download itself is tested on its own).
     const links = spec.dataZipBytes ? { get: async () => new Uint8Array(spec.dataZipBytes).buffer } : dataLinks;
-    const { task, transfer, bundle } = await prepareTask(input, { dataLinks: links, keys, warm });
+    const { task, transfer, bundle } = await prepareTask(input, { dataLinks: links, keys, warm, startupMs: spec.startupMs ?? 30_000 });
     warm = bundle;
     task.params = task.params.map(paramOf);
     if (spec.legacyDataLink) task.legacyBody.data_link = spec.legacyDataLink;

@@ -25,6 +25,7 @@ export const test = base.extend<{ cluster: LoopbackServer; clusterLog: string[] 
       algorithms: `${fixtures}/registry`,
       mounts: {
         "/fixtures/": fixtures,
+        "/corpus/": `${root}/test/corpus`,
         "/pages/": `${root}/test/browser/pages`,
         "/modules/": `${root}/node_modules`,
       },

@@ -19,6 +19,8 @@ export interface FixtureSpec {
   preloadUrls?: Record<string, string>;
   resultFiles?: string[];
   entry?: string;
+  /** The runtime's start-up limit for this task (default 30 s). */
+  startupMs?: number;
   wasmBytes?: number[];
   dataZipBytes?: number[];
 }
