@@ -40,6 +40,11 @@ export interface MotivusWorker {
   on<K extends keyof WorkerEvents>(event: K, listener: (value: WorkerEvents[K]) => void): () => void;
   /** Whether data packages are cached across page loads (else why not), hits, misses, bytes held. */
   cacheStats(): Promise<CacheStats>;
+  /**
+   * Whether this page can run -pthread programs (it is cross-origin isolated: SharedArrayBuffer). On a
+   * page that cannot, such a task fails at once, naming the headers the site must send.
+   */
+  readonly threadedPrograms: boolean;
 }
 
 // Read at load time: in the script-tag build this is the script's own URL, known only while it runs.
@@ -184,6 +189,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
       return policy.budget;
     },
     cacheStats: () => dataLinks.stats(),
+    threadedPrograms: globalThis.crossOriginIsolated === true,
     stop,
     setThreads(count: number) {
       if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);

@@ -57,6 +57,7 @@ const MAIN_EXPORTS = new Set(["main", "_main", "__main_argc_argv", "__main_void"
 
 /** `program` is null for a loader that carries its wasm inside and has not been run by this worker yet. */
 export async function runEmscripten(task: WorkerTask, program: Program | null, transcript: Transcript, options: EmscriptenOptions): Promise<ShapeResult> {
+  if (program && importsSharedMemory(program.wasm) && !self.crossOriginIsolated) throw threadsUnavailable();
   const run = new EmscriptenRun(task, program, transcript, options);
   const undo = program ? handOverWasm(program) : learnWasm(options.learn, () => run.wasmAsked());
   try {
@@ -76,6 +77,9 @@ class EmscriptenRun {
   private mainStarted = false;
   /** How main ended, seen by its export's wrapper; null while it has not (or has unwound). */
   private mainEnded: number | null = null;
+  /** While the task's entry runs, and the abort it caused (it may catch it and answer anyway). */
+  private inEntry = false;
+  private entryAbort: RunnerError | null = null;
   /** Whether main is among the exports under a name we know, so `mainStarted` can be trusted. */
   private mainWatched = false;
   /** What the last `noInitialRun` read answered: true when we start main ourselves. */
@@ -157,6 +161,8 @@ class EmscriptenRun {
     const module = isModuleSource(loader);
     if (module) this.shape = LoaderShape.emscriptenModule;
     const presented = module ? await evaluateModuleLoader(loader, this.config, this.options.imports) : this.evaluateScript(loader);
+    // A loader with its wasm inside decodes it in a microtask before it instantiates it.
+    if (presented.kind === "classic" && !this.program) await new Promise((resolve) => setTimeout(resolve, 0));
     if (presented.kind === "classic" && !this.instantiateAsked) {
       throw new RunnerError(
         RuntimeErrorCode.unknownLoader,
@@ -212,7 +218,10 @@ class EmscriptenRun {
       onAbort: (what) => {
         const reason = describe(what);
         const said = reason === "OOM" ? ": out of memory (OOM)" : reason ? `: ${reason}` : " (it called abort())";
-        this.settle.fail(new RunnerError(RuntimeErrorCode.algorithmFailed, `the algorithm aborted${said}`));
+        const failure = new RunnerError(RuntimeErrorCode.algorithmFailed, `the algorithm aborted${said}`);
+        // An entry (*ours*) may catch the abort it causes (ffmpeg.wasm's exec ends every run that way): its return decides.
+        if (this.inEntry) this.entryAbort ??= failure;
+        else this.settle.fail(failure);
       },
     };
     if (this.program && importsSharedMemory(this.program.wasm)) {
@@ -356,15 +365,19 @@ class EmscriptenRun {
     }
     this.mainStarted = true;
     this.waitingFor = null;
+    this.inEntry = this.task.entry !== null;
     try {
       const args = this.task.entry ? this.task.args : [this.task.args];
       const returned = (entry as Callable).apply(this.module, args);
+      this.inEntry = false;
+      if (this.entryAbort && typeof returned !== "number") return this.settle.fail(this.entryAbort);
       // Builds whose callMain (or entry) returns the status without calling quit.
       if (typeof returned === "number") this.exit(returned);
       else if (this.task.entry) whenReady(returned, (value) => this.exit(typeof value === "number" ? value : 0), (error) => this.crashed(error));
     } catch (error) {
+      this.inEntry = false;
       if (isExitStatus(error)) this.exit(error.status);
-      else this.crashed(error);
+      else this.crashed(this.entryAbort ?? error);
     }
   }
 
@@ -387,6 +400,14 @@ class EmscriptenRun {
     this.mainWatched = true;
     this.startMainIfIdle();
   }
+}
+
+function threadsUnavailable(): RunnerError {
+  return new RunnerError(
+    RuntimeErrorCode.startupFailed,
+    "this is a -pthread program (its threads share one memory), which needs a cross-origin-isolated page (SharedArrayBuffer): " +
+      "the site must serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (or credentialless)",
+  );
 }
 
 /** Result files of a program without a filesystem: each one is missing. */

@@ -28,6 +28,8 @@ export interface Strings {
   cluster: string;
   clusterLine: (c: { workers: number; queued: number; running: number; done: number }) => string;
   waitingForCluster: string;
+  /** Whether -pthread programs can run on this page (it is cross-origin isolated). */
+  threadedPrograms: (can: boolean) => string;
   pill: { ask: string; working: string; paused: string; waiting: string; stopped: string; error: string };
   state: {
     notStarted: string;
@@ -69,6 +71,7 @@ const en: Strings = {
   cluster: "Cluster",
   clusterLine: (c) => `${c.workers} ${c.workers === 1 ? "worker" : "workers"} · ${c.queued} queued · ${c.running} running · ${c.done} done`,
   waitingForCluster: "No numbers from the cluster yet.",
+  threadedPrograms: (can) => (can ? "Multithreaded programs can run on this page." : "Multithreaded programs cannot run on this page (it is not cross-origin isolated)."),
   pill: { ask: "Help research", working: "Working", paused: "Paused", waiting: "Waiting", stopped: "Stopped", error: "Problem" },
   state: {
     notStarted: "Not started: nothing runs until you agree",
@@ -120,6 +123,8 @@ const es: Strings = {
   clusterLine: (c) =>
     `${c.workers} ${c.workers === 1 ? "trabajador" : "trabajadores"} · ${c.queued} en cola · ${c.running} en curso · ${c.done} listas`,
   waitingForCluster: "Aún no hay cifras del clúster.",
+  threadedPrograms: (can) =>
+    can ? "Los programas multihilo pueden ejecutarse en esta página." : "Los programas multihilo no pueden ejecutarse en esta página (no está aislada entre orígenes).",
   pill: { ask: "Ayuda a la ciencia", working: "Trabajando", paused: "En pausa", waiting: "En espera", stopped: "Detenido", error: "Problema" },
   state: {
     notStarted: "Sin comenzar: nada se ejecuta hasta que aceptes",

@@ -290,6 +290,7 @@ export class MotivusWidget extends HTMLElement {
       chart,
       h("h3", {}, t.cluster),
       cluster,
+      h("p", { class: "muted" }, t.threadedPrograms(globalThis.crossOriginIsolated === true)),
       withdraw,
       h("p", { class: "muted", id: id("withdraw-hint") }, t.withdrawHint),
     );

@@ -22,6 +22,8 @@ export interface CorpusCase {
   resultFiles: string[];
   /** *ours*: a function on the module to call instead of main (the Python client cannot send it). */
   entry: string | null;
+  /** A program this worker cannot run: the task must fail at once with an error matching `error`. */
+  knownGap: { error: string; why: string } | null;
   expected: {
     exitCode: number;
     stdout: { exact: string } | { pattern: string } | null;
@@ -40,6 +42,7 @@ interface EmscriptenEntry {
   loader: string;
   wasm: string | null;
   reference: { call?: string };
+  known_gap?: { error: string; why: string };
   task: { arguments: string[]; preload_files: Record<string, string>; result_files: string[] };
   expected: { stdoutMode: "exact" | "regex"; stdout: string | null; exitCode: number; files: Record<string, string> };
 }
@@ -58,6 +61,7 @@ export function emscriptenCorpus(): CorpusCase[] {
       preloadFiles: Object.fromEntries(Object.entries(c.task.preload_files).map(([path, file]) => [path, `${emscriptenDir}/${file}`])),
       resultFiles: c.task.result_files,
       entry: c.reference.call === "exec" ? "exec" : null,
+      knownGap: c.known_gap ?? null,
       expected: {
         exitCode: c.expected.exitCode,
         stdout: text === null ? null : c.expected.stdoutMode === "regex" ? { pattern: text } : { exact: text },
@@ -105,6 +109,7 @@ export function wasiCases(): CorpusCase[] {
     preloadFiles: Object.fromEntries(Object.entries(c.preload_files).map(([path, file]) => [path, `${wasiDir}/${file}`])),
     resultFiles: c.result_files,
     entry: null,
+    knownGap: null,
     expected: {
       exitCode: c.expected.exitCode,
       stdout: textExpectation(c.expected.stdout),
