@@ -1,35 +1,14 @@
 // `motivus-loopback --headless 1` as a user runs it: the command starts the cluster and a
 // headless Chromium worker; the docs' driver, copied verbatim, runs with the published Python
 // client against it and prints the docs' answer.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docsDriver } from "../support/docs.js";
+import { startCli } from "../support/cli.js";
 import { runPublishedDriver, runPythonDriver } from "../support/python.js";
 import { expect, fixtures, root, test } from "./support/cluster.js";
 
-function startCli(args: string[]): { child: ChildProcess; output: string[]; line(re: RegExp): Promise<RegExpMatchArray> } {
-  const child = spawn(process.execPath, [`${root}/bin/motivus-loopback.js`, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const output: string[] = [];
-  const waiters: (() => void)[] = [];
-  const take = (chunk: Buffer) => {
-    output.push(...chunk.toString().split("\n").filter(Boolean));
-    waiters.splice(0).forEach((w) => w());
-  };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
-  const line = (re: RegExp) =>
-    new Promise<RegExpMatchArray>((ok) => {
-      const check = () => {
-        const hit = output.map((l) => l.match(re)).find(Boolean);
-        if (hit) ok(hit);
-        else waiters.push(check);
-      };
-      check();
-    });
-  return { child, output, line };
-}
 
 test("the docs' driver, verbatim, prints [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] with the published client against --headless 1", async () => {
   test.setTimeout(120_000);

@@ -4,40 +4,13 @@
 // client. The driver asks the registry at `localhost:<port>` (the banner's ALGORITHM_REPO_HOST), so
 // the registry's `data_url` names `localhost`, while the headless page works at `127.0.0.1`: the
 // worker must still get its data package (issue: "One cluster, one origin").
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startCli } from "../support/cli.js";
 import { runPublishedDriver } from "../support/python.js";
 import { expect, root, test } from "./support/cluster.js";
 
-interface Cli {
-  child: ChildProcess;
-  output: string[];
-  line(re: RegExp): Promise<RegExpMatchArray>;
-}
-
-function startCli(args: string[]): Cli {
-  const child = spawn(process.execPath, [`${root}/bin/motivus-loopback.js`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  const output: string[] = [];
-  const waiters: (() => void)[] = [];
-  const take = (chunk: Buffer) => {
-    output.push(...chunk.toString().split("\n").filter(Boolean));
-    waiters.splice(0).forEach((w) => w());
-  };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
-  const line = (re: RegExp) =>
-    new Promise<RegExpMatchArray>((ok) => {
-      const check = () => {
-        const hit = output.map((l) => l.match(re)).find(Boolean);
-        if (hit) ok(hit);
-        else waiters.push(check);
-      };
-      check();
-    });
-  return { child, output, line };
-}
 
 // The driver an author writes for the datapkg algorithm of the registry (a C program that copies
 // /pkg/greeting.txt, from its --preload-file data package, to stdout and /output/greeting.txt).

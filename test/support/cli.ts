@@ -1,0 +1,36 @@
+/**
+ * `motivus-loopback` as a user runs it (`node bin/motivus-loopback.js …`): its output lines, and a
+ * wait for the first line that matches. The caller kills `child`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface Cli {
+  child: ChildProcess;
+  output: string[];
+  line(re: RegExp): Promise<RegExpMatchArray>;
+}
+
+export function startCli(args: string[]): Cli {
+  const child = spawn(process.execPath, [`${root}/bin/motivus-loopback.js`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  const waiters: (() => void)[] = [];
+  const take = (chunk: Buffer) => {
+    output.push(...chunk.toString().split("\n").filter(Boolean));
+    waiters.splice(0).forEach((wake) => wake());
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
+  const line = (re: RegExp) =>
+    new Promise<RegExpMatchArray>((found) => {
+      const check = () => {
+        const hit = output.map((l) => l.match(re)).find(Boolean);
+        if (hit) found(hit);
+        else waiters.push(check);
+      };
+      check();
+    });
+  return { child, output, line };
+}
