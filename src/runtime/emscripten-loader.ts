@@ -120,6 +120,17 @@ export function ownValue(object: unknown, name: string): unknown {
   return undefined;
 }
 
+/**
+ * `object[name]` when it is a function the build exported. ASSERTIONS builds put a stub in the place
+ * of each runtime method they did not export (a getter, or a function that aborts with "'callMain'
+ * was not exported", or one that calls `unexportedMessage`): calling it would abort the program, so it counts as absent.
+ */
+export function exportedFunction(object: unknown, name: string): ((...args: unknown[]) => unknown) | undefined {
+  const value = ownValue(object, name);
+  if (typeof value !== "function") return undefined;
+  return /was not exported|unexported/.test(Function.prototype.toString.call(value)) ? undefined : (value as (...args: unknown[]) => unknown);
+}
+
 /** Why the loader itself failed, in words an algorithm author can act on. */
 function loaderFailure(error: unknown): RunnerError {
   if (error instanceof RunnerError) return error;

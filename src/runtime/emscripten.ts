@@ -11,7 +11,7 @@
  */
 import { unpackDataPackage } from "./data-package.js";
 import { RunnerError, asRunnerError, describe, isExitStatus } from "./errors.js";
-import { evaluateModuleLoader, evaluateScriptLoader, ownValue, type Presented } from "./emscripten-loader.js";
+import { evaluateModuleLoader, evaluateScriptLoader, exportedFunction, ownValue, type Presented } from "./emscripten-loader.js";
 import { programFiles, type ProgramFiles } from "./memfs.js";
 import { LoaderShape, RuntimeErrorCode } from "../protocol/runner.js";
 import type { ShapeResult } from "./shape-result.js";
@@ -187,7 +187,7 @@ class EmscriptenRun {
       // We start main ourselves when we can (callMain exported) or must (an entry). The last read is the
       // loader's decision (earlier ones copy the settings); a write is that copy coming back.
       get noInitialRun() {
-        run.startsMain = task.entry !== null || typeof ownValue(run.module, "callMain") === "function";
+        run.startsMain = task.entry !== null || exportedFunction(run.module, "callMain") !== undefined;
         return run.startsMain;
       },
       set noInitialRun(_copied: boolean) {},
@@ -356,8 +356,8 @@ class EmscriptenRun {
   private startMain(): void {
     if (this.mainStarted) return;
     const name = this.task.entry ?? "callMain";
-    const entry = ownValue(this.module, name);
-    if (typeof entry !== "function") {
+    const entry = exportedFunction(this.module, name);
+    if (!entry) {
       const why = this.task.entry
         ? `the module has no function ${name}() to call as the task's entry`
         : "the runtime started but main never ran, and the build exports no callMain: build the program with a main() (and -sEXPORTED_RUNTIME_METHODS=callMain if INVOKE_RUN=0)";
@@ -368,7 +368,7 @@ class EmscriptenRun {
     this.inEntry = this.task.entry !== null;
     try {
       const args = this.task.entry ? this.task.args : [this.task.args];
-      const returned = (entry as Callable).apply(this.module, args);
+      const returned = entry.apply(this.module, args);
       this.inEntry = false;
       if (this.entryAbort && typeof returned !== "number") return this.settle.fail(this.entryAbort);
       // Builds whose callMain (or entry) returns the status without calling quit.

@@ -10,7 +10,7 @@
 import { toBase64 } from "../protocol/body.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "../protocol/runner.js";
-import { ownValue } from "./emscripten-loader.js";
+import { exportedFunction, ownValue } from "./emscripten-loader.js";
 
 /** The part of Emscripten's `FS` we use: what closure-minified builds keep of it, too. */
 export interface EmscriptenFS {
@@ -38,7 +38,7 @@ export interface ProgramFiles {
 export function programFiles(module: unknown, scopeFS: unknown): ProgramFiles | null {
   const fs = wholeFS(ownValue(module, "FS")) ?? wholeFS(scopeFS);
   if (fs) return new WholeFiles(fs);
-  const packager = Object.fromEntries(PACKAGER.map((name) => [name, ownValue(module, name)]));
+  const packager = Object.fromEntries(PACKAGER.map((name) => [name, exportedFunction(module, name)]));
   return isPackager(packager) ? new PackagerFiles(packager) : null;
 }
 

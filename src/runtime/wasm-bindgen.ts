@@ -5,7 +5,7 @@
  * bytes from wasm-handover.ts. A fresh copy of the glue per task (its state lives in closure or module
  * scope); the compiled module is the worker's, compiled once.
  */
-import { compileLoader } from "./loader-cache.js";
+import { compileLoader, perLoader } from "./loader-cache.js";
 import type { ModuleImports } from "./loader-source.js";
 import { handOverWasm, type Program } from "./wasm-handover.js";
 import { RunnerError, describe } from "./errors.js";
@@ -53,7 +53,7 @@ async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Pro
     return glue;
   }
   if (shape === LoaderShape.wasmBindgenOther) return evaluateNodeGlue(loader, wasm);
-  const namespace = await imports.import(loader);
+  const namespace = await importGlue(loader, imports);
   if (typeof namespace.default === "function") {
     const glue: Glue = { init: namespace.default as Initialiser, exports: namespace, shape };
     await initialise(glue.init, module);
@@ -63,6 +63,29 @@ async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Pro
   // deno: the module instantiated itself while it was imported (its fetch or read was answered with the bytes).
   return { init: async () => {}, exports: namespace, shape: LoaderShape.wasmBindgenOther };
 }
+
+/**
+ * An ES module glue, imported from a blob URL. A blob URL is no base for `new URL("x_bg.wasm",
+ * import.meta.url)` (how `deno` glue finds its wasm), so the glue sees a hierarchical URL of its own
+ * instead; whatever `.wasm` it then fetches is the task's (wasm-handover.ts). A glue that imports
+ * other files cannot run: a task carries one file.
+ */
+async function importGlue(loader: string, imports: ModuleImports): Promise<Record<string, unknown>> {
+  const source = perLoader(loader, "glueSource", () => loader.replaceAll("import.meta.url", JSON.stringify(GLUE_URL)));
+  try {
+    return await imports.import(source);
+  } catch (error) {
+    const specifier = /Failed to resolve module specifier "([^"]+)"/.exec(describe(error))?.[1];
+    if (!specifier) throw error;
+    throw new RunnerError(
+      RuntimeErrorCode.unknownLoader,
+      `the glue imports another file (${specifier}), and a task carries one: hand over a glue that imports nothing (wasm-bindgen --target web, no-modules, nodejs, or a bundler build whose _bg.js exports __wbg_set_wasm)`,
+    );
+  }
+}
+
+/** What an ES module glue takes for its own URL. */
+const GLUE_URL = "https://program.invalid/glue.js";
 
 /**
  * `--target bundler`'s `_bg.js`: the glue a bundler links the wasm to. The wasm imports that very

@@ -6,6 +6,9 @@
 // every test fails if an attack worked. Network attempts are also checked on the server: every
 // request and upgrade the loopback receives is recorded, and none may carry an attack's canary.
 import type { Page } from "@playwright/test";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client, TaskError } from "../../dist/driver/index.js";
 import { CHROMIUM_ARGS, chromiumPath } from "../../dist/loopback/browsers.js";
 import type { LoopbackServer } from "../../dist/loopback/index.js";
@@ -100,6 +103,14 @@ const PROBES_TEXT = PROBES.split("const PROBES_SOURCE")[0]!;
 /** A loader whose methods may use the probes. */
 const hostile = (methods: string) => algorithm(methods, PROBES.replace("`__PROBES__`", () => JSON.stringify(PROBES_TEXT)));
 
+/** The same as an ES module (wasm-bindgen `--target web` glue): imported from a blob URL in the sandbox. */
+const hostileModule = (methods: string) => ({
+  ...hostile(methods),
+  loader: new TextEncoder().encode(
+    `${PROBES.replace("`__PROBES__`", () => JSON.stringify(PROBES_TEXT))}\nconst algorithm = {\n${methods}\n};\nexport default async function __wbg_init() {}\nexport const main = (...args) => algorithm.main(...args);\n`,
+  ),
+});
+
 interface Host {
   client: Client;
   events: PageEvent[];
@@ -108,6 +119,8 @@ interface Host {
   foreign: string;
   /** Runs a hostile task; its `data`. */
   run(methods: string, params?: unknown[], entry?: string): Promise<unknown>;
+  /** The same, its loader an ES module. */
+  runModule(methods: string, params?: unknown[]): Promise<unknown>;
   /** Requests and upgrades the server received carrying a canary. */
   canaries(): string[];
   /** Every request and upgrade the server received. */
@@ -162,6 +175,7 @@ async function hostPage(page: Page, cluster: LoopbackServer, query = ""): Promis
     origin: cluster.origin,
     foreign: cluster.origin.replace("127.0.0.1", "localhost"),
     run: (methods, params = [], entry) => client.selectTask(client.callAsync({ ...hostile(methods), params, ...(entry ? { entry } : {}) })),
+    runModule: (methods, params = []) => client.selectTask(client.callAsync({ ...hostileModule(methods), params })),
     canaries: () => hits.filter((hit) => hit.includes("canary")),
     hits,
     marked: async () => (await page.evaluate(() => (window as unknown as { hostMessages: string[] }).hostMessages)).filter((m) => m.includes(MARKER)),
@@ -366,6 +380,45 @@ test("nested workers: their storage and network are blocked too, and workers of 
   expectNothingReached(reached);
   await host.nextTaskRuns();
   expect(host.canaries()).toEqual([]);
+  await host.client.close();
+});
+
+test("an ES module loader, and the module workers it starts (as ES-module -pthread programs start their threads): the host's data and the network stay out of reach", async ({ page, cluster }) => {
+  const host = await hostPage(page, cluster);
+  const list = [...targets(host, "fetch", script), ...targets(host, "xhrSync", script), ...targets(host, "import", (origin, canary) => `${origin}/fixtures/hostile/beacon.mjs?${canary}`)];
+  const threadList = list.map(([name, kind, url]) => [`thread ${name}`, kind, url.replace("canary=", "canary=thread-")]);
+  const reached = (await host.runModule(
+    `async main(list, threadList) {
+      // A module worker from a blob URL, as an Emscripten ES-module -pthread build starts each thread.
+      const source = PROBES_SOURCE + "self.onmessage = async (e) => postMessage({ ...(await attempt(e.data)), ...(await probeAll(storage)) });";
+      const thread = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module", name: "em-pthread" });
+      const fromThread = await new Promise((ok, no) => {
+        thread.onmessage = (e) => ok(Object.fromEntries(Object.entries(e.data).map(([k, v]) => [k.startsWith("thread ") ? k : "thread " + k, v])));
+        thread.onerror = (e) => { e.preventDefault(); no(new Error("the module worker failed: " + e.message)); };
+        thread.postMessage(threadList);
+      });
+      return { ...(await attempt(list)), ...(await probeAll(storage)), ...fromThread };
+    }`,
+    [list, threadList],
+  )) as Record<string, string>;
+  expect(Object.keys(reached)).toEqual(expect.arrayContaining([...list.map(([name]) => name!), ...threadList.map(([name]) => name!), "document.cookie", "thread localStorage", "thread indexedDB.open"]));
+  expectNothingReached(reached);
+  await host.nextTaskRuns();
+  expect(host.canaries()).toEqual([]);
+  await host.client.close();
+});
+
+test("a WASI program sees only the task's own files: paths that climb out of / find nothing", async ({ page, cluster }) => {
+  const host = await hostPage(page, cluster);
+  // The C program of test/fixtures/wasi reads the files named in its arguments and exits 1 when one cannot be opened.
+  const inputs = ["/../../../etc/passwd", "../etc/hostname", "/proc/self/environ"];
+  const out = join(await mkdtemp(join(tmpdir(), "motivus-wasi-attack-")), "r.txt");
+  const wordfreq = { wasm_path: `${fixtures}/wasi/build/wordfreq-c.wasm`, arguments: ["/output/r.txt", ...inputs], result_files: { "/output/r.txt": out } };
+  expect(await host.client.selectTask(host.client.callAsync(wordfreq))).toBe(1);
+  const readable = { ...wordfreq, arguments: ["/output/r.txt", "/input/a.txt"], preload_files: { "/input/a.txt": "the task's own file" } };
+  expect(await host.client.selectTask(host.client.callAsync(readable))).toBe(0); // control: its own files it reads
+  expect(await readFile(out, "utf8")).toContain("the"); // the word counts of its own file
+  await host.nextTaskRuns();
   await host.client.close();
 });
 

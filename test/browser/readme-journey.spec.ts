@@ -14,6 +14,8 @@ import { expect, root, test } from "./support/cluster.js";
 
 // The driver an author writes for the datapkg algorithm of the registry (a C program that copies
 // /pkg/greeting.txt, from its --preload-file data package, to stdout and /output/greeting.txt).
+const wasiInputs = `${root}/test/fixtures/wasi/inputs`;
+
 const DRIVER = `import asyncio
 from motivus.client import Client
 
@@ -27,6 +29,27 @@ async def main():
     }
     ids = [motivus.call_async(task)]
     print(await motivus.barrier(ids))
+
+
+asyncio.run(main())
+`;
+
+// A WASI algorithm of the registry (a version folder holding a lone .wasm: test/fixtures/wasi's C
+// program), by name and version: the registry serves it with an empty loader.
+const WASI_DRIVER = `import asyncio
+from motivus.client import Client
+
+
+async def main():
+    motivus = await Client.connect()
+    task = {
+        'algorithm': 'wordfreq',
+        'algorithm_version': '1.0.0',
+        'arguments': ['--top', '8', '/output/report.txt', '/input/alpha.txt', '/input/beta.txt', '/input/gamma.txt'],
+        'preload_files': {f'/input/{name}.txt': motivus.read_file(f'${wasiInputs}/{name}.txt') for name in ['alpha', 'beta', 'gamma']},
+        'result_files': {'/output/report.txt': 'results/report.txt'},
+    }
+    print(await motivus.barrier([motivus.call_async(task)]))
 
 
 asyncio.run(main())
@@ -49,6 +72,10 @@ test("npm start, the banner's exports, and a registry algorithm with a data pack
     expect(printed.trim().split("\n").at(-1)).toBe("[0]");
     expect(await readFile(join(dir, "results/greeting.txt"), "utf8")).toBe("hello from the data package\n");
     await cli.line(/task 1 done in \d+ ms/);
+
+    const wasi = await runPublishedDriver(dir, WASI_DRIVER, { WEBSOCKET_URI: uri, ALGORITHM_REPO_HOST: repo }, 60_000);
+    expect(wasi.trim().split("\n").at(-1)).toBe("[0]");
+    expect(await readFile(join(dir, "results/report.txt"), "utf8")).toBe(await readFile(`${root}/test/fixtures/wasi/expected/c-wordfreq/report.txt`, "utf8"));
   } finally {
     cli.child.kill("SIGTERM");
   }

@@ -137,7 +137,7 @@ test.describe("Emscripten", () => {
     const outcome = await run(page, { ...c("classic", "echo"), arguments: ["x"], resultFiles: ["/output/args.txt", "/nested/dir/never.txt"] });
     expect(outcome).toMatchObject({ ok: true });
     expect(outcome.files["/output/args.txt"]).toBe("x\n");
-    expect(outcome.stderr).toContain("result file /nested/dir/never.txt is missing: Error: the program did not write it");
+    expect(outcome.stderr).toContain("result file /nested/dir/never.txt is missing: the program did not write it");
   });
 
   test("a preload file that cannot be written fails the task before main runs", async ({ page, cluster }) => {

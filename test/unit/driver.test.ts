@@ -23,6 +23,10 @@ beforeAll(async () => {
   await writeFile(join(algorithms, "adder.wasm"), new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
   await writeFile(join(algorithms, "adder.js"), "// loader");
   await writeFile(join(algorithms, "adder.data.zip"), "zip");
+  // A WASI algorithm: a version folder holding a lone .wasm.
+  const wasi = join(dir, "algorithms", "wasi-adder", "1.0.0");
+  await mkdir(wasi, { recursive: true });
+  await writeFile(join(wasi, "adder.wasm"), new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
   server = await startLoopback({ port: 0, algorithms: join(dir, "algorithms") });
   worker = await PhoenixWorker.start({
     origin: server.origin,
@@ -60,6 +64,19 @@ describe("TypeScript driver", () => {
     const result = (await client.selectTask(client.callAsync({ wasm_path: join(dir, "a.wasm"), loader_path: join(dir, "a.js") }))) as Record<string, string>;
     expect(fromBase64(result.wasm!)).toEqual(new Uint8Array([0, 97, 115, 109, 9]));
     expect(Buffer.from(fromBase64(result.loader!)).toString()).toBe("console.log(1)");
+    await client.close();
+  });
+
+  it("a task without a loader (a WASI program) goes with an empty one, from disk or from the registry's lone .wasm", async () => {
+    const client = await connect();
+    await writeFile(join(dir, "w.wasm"), new Uint8Array([0, 97, 115, 109, 1]));
+    const fromDisk = (await client.selectTask(client.callAsync({ wasm_path: join(dir, "w.wasm"), params: [1] }))) as Record<string, string>;
+    expect(fromDisk.loader).toBe("");
+    expect(fromBase64(fromDisk.wasm!)).toEqual(new Uint8Array([0, 97, 115, 109, 1]));
+    const fromRegistry = (await client.selectTask(client.callAsync({ algorithm: "wasi-adder", algorithm_version: "1.0.0", params: [2] }))) as Record<string, string>;
+    expect(fromRegistry.loader).toBe("");
+    expect(fromRegistry.data_link).toBeNull();
+    await expect(client.selectTask(client.callAsync({ params: [1] }))).rejects.toThrow(/wasm_path.*required when no algorithm/);
     await client.close();
   });
 
