@@ -23,14 +23,15 @@ const TASKS = 8;
 const CORPUS = join(ROOT, "test", "corpus", "emscripten");
 const CASE = "ghostscript-jspawn-umd";
 
-function ghostscriptTask() {
+function ghostscriptTask(tmp) {
   const c = JSON.parse(readFileSync(join(CORPUS, "cases.json"), "utf8")).find((entry) => entry.name === CASE);
   const pkg = join(CORPUS, "node_modules", c.package);
   if (!existsSync(join(pkg, c.wasm))) throw new Error(`${c.package} is not installed: run scripts/corpora.sh`);
   const bundle = inlineBundle(join(pkg, c.loader), join(pkg, c.wasm));
   const preload = Object.fromEntries(Object.entries(c.task.preload_files).map(([path, file]) => [path, readFileSync(join(CORPUS, file))]));
   return {
-    definition: { ...bundle, arguments: c.task.arguments, preload_files: preload },
+    // Its result file comes back too (the program writes it into a folder the worker makes for it).
+    definition: { ...bundle, arguments: c.task.arguments, preload_files: preload, result_files: Object.fromEntries(c.task.result_files.map((path, i) => [path, join(tmp, `gs-${i}`)])) },
     wasmBytes: Buffer.byteLength(bundle.wasm, "base64"),
     // What the cluster puts in each `input` frame for this task: the body as JSON (base64 fields inline).
     frameBytes: Buffer.byteLength(
@@ -42,7 +43,7 @@ function ghostscriptTask() {
 export async function run(shared) {
   const { progress } = shared;
   return withContext(shared, async ({ cluster, context, cleanup }) => {
-    const task = ghostscriptTask();
+    const task = ghostscriptTask(shared.tmp);
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
     const bench = await openBenchPage(context, cluster, { threads: 1 });
