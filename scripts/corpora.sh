@@ -10,4 +10,4 @@ for corpus in emscripten wasm-bindgen; do
   npm ci --prefix "test/corpus/$corpus" --ignore-scripts --no-audit --no-fund --loglevel=error
 done
 # pip from the project's virtual environment (scripts/python-client.sh made it), else python3's.
-PYTHON="${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}" bash test/corpus/wasi/fetch.sh
+PYTHON="${PYTHON:-$([ -x .venv/bin/python ] && echo "$PWD/.venv/bin/python" || echo python3)}" bash test/corpus/wasi/fetch.sh
