@@ -30,7 +30,7 @@ export function argumentList(args: string | string[] | null | undefined, params:
 
 export interface PreparedTask {
   task: RunnerTask;
-  transfer: ArrayBuffer[];
+  transfer: Transferable[];
   /** Which algorithm this is (wasm and loader keys): a worker only ever runs one. */
   bundle: string;
 }

@@ -44,6 +44,8 @@ export class Slot {
   runner!: Comlink.Remote<RunnerApi>;
   /** The algorithm the current worker has run (see `prepareTask`); null for a fresh worker. */
   bundle: string | null = null;
+  /** Threads the running task has started besides its own (a -pthread program's): they count against the budget. */
+  threads = 0;
   /** Settles once the worker has shown it is idle after its last task, or was replaced (`check`). */
   idle: Promise<void> = Promise.resolve();
 

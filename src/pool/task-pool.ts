@@ -16,6 +16,9 @@ import { BundleKeys } from "./bundle-keys.js";
 import { prepareTask } from "./prepare.js";
 import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 
+/** More threads than one task's report may claim (Chromium starts far fewer workers per process). */
+const MAX_THREADS = 256;
+
 /** Where the pool's offers and answers go (the cluster connection). */
 export interface Outbox {
   readonly joined: boolean;
@@ -161,9 +164,22 @@ export class TaskPool {
 
   private offer(slot: Slot): void {
     if (!this.outbox.joined || this.paused || this.resting.has(slot) || slot.state.name !== "idle") return;
+    // The visitor's threads: slots offered or running, and the threads their programs started.
+    if (this.threadsInUse() >= this.target) return;
     const tid = crypto.randomUUID();
     slot.state = { name: "offered", tid };
     this.outbox.offer(tid);
+  }
+
+  private threadsInUse(): number {
+    return this.slots.reduce((sum, s) => sum + (s.state.name === "offered" || s.state.name === "running" ? 1 + s.threads : 0), 0);
+  }
+
+  /** A running task's program started `count` threads (nested workers) in all. */
+  private threadsStarted(slot: Slot, count: unknown): void {
+    // The worker's report is input like any other: a whole number, and no more than a worker could start.
+    if (slot.state.name !== "running" || typeof count !== "number" || !Number.isInteger(count) || count < 0) return;
+    slot.threads = Math.min(count, MAX_THREADS);
   }
 
   /** A slot that is free again: retired when the pool has more than it wants, else offered (afresh when `reoffer`). */
@@ -212,13 +228,18 @@ export class TaskPool {
     if (answered) this.outbox.sendResult(answer);
     const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, code, answered, shape };
     this.rest(slot, ended.ms);
+    const heldBack = slot.threads > 0;
+    slot.threads = 0;
     this.settle(slot);
+    // Slots held back while its threads ran may be offered again.
+    if (heldBack) for (const other of this.slots.filter((s) => s !== slot && s.state.name === "idle")) this.settle(other);
     this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
   }
 
   private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
+    let closeReports: (() => void) | undefined;
     try {
       // Before anything depends on what the worker holds: it showed itself idle after its last task, or was replaced.
       const early = await Promise.race([slot.idle.then(() => null), forced]);
@@ -229,6 +250,11 @@ export class TaskPool {
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
       slot.bundle = prepared.bundle;
       unwatch = slot.worker.watch?.();
+      const threads = new MessageChannel();
+      threads.port1.onmessage = (event: MessageEvent<unknown>) => this.threadsStarted(slot, event.data);
+      closeReports = () => threads.port1.close();
+      prepared.task.threadReports = threads.port2;
+      prepared.transfer.push(threads.port2);
       timer = setTimeout(() => slot.state.name === "running" && slot.state.force({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
         (reply): Ending => {
@@ -244,6 +270,7 @@ export class TaskPool {
     } finally {
       clearTimeout(timer);
       unwatch?.();
+      closeReports?.();
     }
   }
 }

@@ -37,6 +37,12 @@ export interface RunnerTask {
    * whole body); its `wasm`, `loader` and non-empty `preload_files` are rebuilt from the bytes.
    */
   legacyBody: Record<string, unknown>;
+  /**
+   * Where the runtime tells the pool how many threads (nested workers: a -pthread program's) the task
+   * has started, so they count against the visitor's thread budget; transferred, closed by the pool
+   * when the task ends.
+   */
+  threadReports?: MessagePort;
 }
 
 /** What the worker answers, already in wire form. */

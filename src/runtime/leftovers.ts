@@ -124,13 +124,18 @@ export class Leftovers {
   private own: MessagePort | null = null;
   /** Counts sweeps: a scheduled callback runs only in the task that scheduled it. */
   private epoch = 0;
+  /** Told how many nested workers the running task has started (its threads), as each starts. */
+  workersStarted: ((count: number) => void) | null = null;
 
   constructor(scope: Scope) {
     const original = scope.Worker;
     this.Worker = original;
     const terminate = original.prototype.terminate;
     const { workers, timers, frames, ports, broadcasts } = this;
-    trackConstructor(scope, "Worker", original, (worker) => workers.add(worker));
+    trackConstructor(scope, "Worker", original, (worker) => {
+      workers.add(worker);
+      this.workersStarted?.(workers.size);
+    });
 
     const { setTimeout: later, setInterval: every, clearTimeout: cancel, clearInterval: cancelEvery } = scope;
     const frame = scope.requestAnimationFrame;

@@ -55,6 +55,9 @@ export class Runner implements RunnerApi {
       const bundle = this.bundles.resolve(ref);
       const task: WorkerTask = { ...rest, wasm: bundle.wasm, loader: bundle.loader };
       shape = bundle.shape;
+      // Each thread the program starts counts against the visitor's budget (the pool holds back offers).
+      const reports = rest.threadReports;
+      this.leftovers.workersStarted = reports ? (count) => reports.postMessage(count) : null;
       const interrupted = new Promise<never>((_, reject) => {
         this.interrupt = reject;
       });
@@ -68,6 +71,7 @@ export class Runner implements RunnerApi {
       this.sweep(transcript);
       return failureOf(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed: "), transcript, shape);
     } finally {
+      this.leftovers.workersStarted = null;
       this.interrupt = null;
       restoreConsole();
     }

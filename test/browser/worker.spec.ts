@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { Client, TaskError } from "../../dist/driver/index.js";
 import { expect, fixtures, test } from "./support/cluster.js";
+import { algorithm } from "./support/hostile.js";
 
 const c = (shape: string, name: string) => `${fixtures}/c/build/${shape}/${name}`;
 const wb = `${fixtures}/wasm-bindgen`;
@@ -306,5 +307,23 @@ test("an algorithm that patches worker globals cannot tamper with a different al
   expect(await client.selectTask(next)).toBe(0);
   expect(await readFile(out, "utf8")).toBe("untouched\n");
   expect(await stdoutOf(next)).toBe("untouched\n");
+  await client.close();
+});
+
+test("the threads a program starts count against the visitor's thread budget: no slot is offered while they run", async ({ page, cluster }) => {
+  await openWorker(page, cluster.origin, () => cluster.stats(), 2);
+  const client = await driver(cluster.driverUri);
+  // Two nested workers (as a -pthread program starts its threads), kept until the answer after `ms`.
+  const threaded = algorithm(
+    `main(ms) { self.threads = [1, 2].map(() => new Worker(URL.createObjectURL(new Blob(["setInterval(() => {}, 1000)"])))); return new Promise((done) => setTimeout(() => done("threads ran"), ms)); }`,
+  );
+  const quick = algorithm(`main() { return "quick"; }`);
+  const first = client.selectTask(client.callAsync({ ...threaded, params: [5000] }));
+  await expect.poll(() => cluster.stats().offered_slots).toBe(1); // the other slot, offered before the threads started
+  expect(await client.selectTask(client.callAsync(quick))).toBe("quick");
+  // 1 running slot + 2 threads ≥ 2: the slot that answered is not offered again while they run.
+  await expect.poll(() => cluster.stats().offered_slots).toBe(0);
+  expect(await first).toBe("threads ran");
+  await expect.poll(() => cluster.stats().offered_slots).toBe(2);
   await client.close();
 });
