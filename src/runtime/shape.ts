@@ -27,14 +27,3 @@ export function detectShape(source: string): LoaderShape {
   }
   return LoaderShape.emscriptenClassic;
 }
-
-/**
- * The factory name a MODULARIZE loader declares (`-s EXPORT_NAME`), `Module` when it cannot be read.
- * Only a fallback: a factory is normally found by what the loader leaves behind.
- */
-export function exportNameOf(source: string): string {
-  const factory =
-    /^\s*var\s+([A-Za-z_$][\w$]*)\s*=\s*\(\s*(?:\(\s*\)\s*=>|function\s*\(\s*\))/m.exec(source) ??
-    /^\s*(?:async\s+)?function\s+([A-Za-z_$][\w$]*)\s*\(\s*moduleArg\b/m.exec(source);
-  return factory?.[1] ?? "Module";
-}
