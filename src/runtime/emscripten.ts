@@ -57,8 +57,9 @@ const MAIN_EXPORTS = new Set(["main", "_main", "__main_argc_argv", "__main_void"
 
 /** `program` is null for a loader that carries its wasm inside and has not been run by this worker yet. */
 export async function runEmscripten(task: WorkerTask, program: Program | null, transcript: Transcript, options: EmscriptenOptions): Promise<ShapeResult> {
-  if (program && importsSharedMemory(program.wasm) && !self.crossOriginIsolated) throw threadsUnavailable();
-  const run = new EmscriptenRun(task, program, transcript, options);
+  const threaded = program !== null && importsSharedMemory(program.wasm);
+  if (threaded && !self.crossOriginIsolated) throw threadsUnavailable();
+  const run = new EmscriptenRun(task, program, threaded, transcript, options);
   const undo = program ? handOverWasm(program) : learnWasm(options.learn, () => run.wasmAsked());
   try {
     return await run.result();
@@ -98,6 +99,8 @@ class EmscriptenRun {
   constructor(
     private readonly task: WorkerTask,
     private readonly program: Program | null,
+    /** A -pthread build (its wasm imports a shared memory). */
+    private readonly threaded: boolean,
     private readonly transcript: Transcript,
     private readonly options: EmscriptenOptions,
   ) {
@@ -224,7 +227,7 @@ class EmscriptenRun {
         else this.settle.fail(failure);
       },
     };
-    if (this.program && importsSharedMemory(this.program.wasm)) {
+    if (this.threaded) {
       // -pthread builds start their threads from this script: a blob URL, the sandbox has no other.
       // (Only they are given one: a post-js may read the setting for a convention of its own.)
       Object.defineProperty(config, "mainScriptUrlOrBlob", { get: () => this.loaderScriptUrl(), set: () => {}, enumerable: true });

@@ -11,18 +11,18 @@ export function startModuleWorkersAsClassic(scope: { Worker: typeof Worker }): v
   const Shim: typeof Worker = new Proxy(Classic, {
     construct(target, args: [string | URL, WorkerOptions?], newTarget): object {
       const [url, options] = args;
-      const target2 = newTarget === Shim ? target : newTarget;
-      if (!/^(?:blob|data):/i.test(String(url))) {
+      const constructed = newTarget === Shim ? target : newTarget;
+      if (!/^blob:/i.test(String(url))) {
         // Said in words: the sandbox has no network, and a bare CSP error names no cause.
         throw new TypeError(
           `the sandbox starts workers only from blob: URLs; ${String(url).slice(0, 200)} cannot be loaded` +
             " (a -pthread build of Emscripten before 3.1.58 needs its separate .worker.js: rebuild with 3.1.58 or later)",
         );
       }
-      if (options?.type !== "module") return Reflect.construct(target, args, target2) as object;
+      if (options?.type !== "module") return Reflect.construct(target, args, constructed) as object;
       const { type: _module, ...rest } = options;
       const bootstrap = URL.createObjectURL(new Blob([bootstrapSource(String(url))], { type: "text/javascript" }));
-      return Reflect.construct(target, [bootstrap, rest], target2) as object;
+      return Reflect.construct(target, [bootstrap, rest], constructed) as object;
     },
   });
   scope.Worker = Shim;

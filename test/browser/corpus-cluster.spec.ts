@@ -93,11 +93,9 @@ async function throughPython(c: CorpusCase): Promise<{ outcome: CorpusOutcome; e
   const data = result !== null && typeof result === "object" && "error" in result ? null : result;
   const files: CorpusOutcome["files"] = {};
   for (const [i, path] of c.resultFiles.entries()) files[path] = await readFile(join(dir, "results", c.name, String(i))).catch(() => undefined);
-  const stdout = await logged(answer!.ref, "stdout");
-  const stderr = await logged(answer!.ref, "stderr");
-  // A non-zero exit is data and error both: the client returns data, the reason is in stderr.
-  const exitData = data ?? (/the program exited with status (\d+)/.exec(stderr)?.[1] ?? null);
-  return { outcome: { data: typeof exitData === "string" ? Number(exitData) : exitData, stdout, stderr, files }, error: result && typeof result === "object" ? (result.error ?? null) : null };
+  // A non-zero exit is data and error both: the client returns the data, the reason is in stderr.
+  const outcome = { data, stdout: await logged(answer!.ref, "stdout"), stderr: await logged(answer!.ref, "stderr"), files };
+  return { outcome, error: result && typeof result === "object" ? (result.error ?? null) : null };
 }
 
 async function throughTypeScriptDriver(c: CorpusCase): Promise<{ outcome: CorpusOutcome; error: string | null }> {
