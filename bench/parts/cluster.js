@@ -4,7 +4,7 @@
  * Reference: a bare `ws` relay doing the same four socket hops with the same
  * frames and no cluster work (support/relay.js).
  */
-import { startLoopback } from "../../dist/loopback/index.js";
+import { startLoopback } from "motivus-loopback";
 import { burst, connectDriver, sequentialTasks } from "../support/driver.js";
 import { relayDriver, startRelay } from "../support/relay.js";
 import { startSimulatedWorkers } from "../support/simulated-workers.js";

@@ -1,51 +1,46 @@
 /**
- * embedGzipBytes, workerGzipBytes, libraryGzipBytes: gzip -9 sizes of the
- * built browser bundles. Reference: each bundle's budget in scripts/size-budget.mjs
- * (the build fails above it).
+ * Sizes per package: gzip -9 of the browser package's files (what a page downloads) and each package's
+ * packed tarball (what `npm install` fetches). Reference: the budgets in scripts/size-budget.mjs, which
+ * the build enforces.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { gzipSync } from "node:zlib";
-import { DIST, ROOT } from "../support/paths.js";
+import { BUDGETS, gzipBytes, packed } from "../../scripts/size-budget.mjs";
 import { fmt } from "../support/stats.js";
 
-export const title = "sizes: gzip of the browser bundles";
-export const budgetMs = 10_000;
+export const title = "sizes: the browser files and each package";
+export const budgetMs = 30_000;
 
-const BUNDLES = [
-  ["embedGzipBytes", "browser/motivus-embed.js", "script-tag entry"],
-  ["libraryGzipBytes", "browser/motivus-worker.js", "npm entry"],
-  ["workerGzipBytes", "browser/runtime.js", "Web Worker runtime"],
-];
+/** The browser files' figures, named as in earlier runs. */
+const BROWSER_FIGURES = {
+  "dist/motivus-embed.js": ["embedGzipBytes", "script-tag entry"],
+  "dist/motivus-worker.js": ["libraryGzipBytes", "npm entry"],
+  "dist/runtime.js": ["workerGzipBytes", "Web Worker runtime"],
+};
 
-/** The budgets, read from scripts/size-budget.mjs (`"dist/browser/x.js": N * 1024`). */
-function budgets() {
-  let text = "";
-  try {
-    text = readFileSync(join(ROOT, "scripts", "size-budget.mjs"), "utf8");
-  } catch {
-    return {};
-  }
-  return Object.fromEntries([...text.matchAll(/"dist\/([^"]+)":\s*(\d+)\s*\*\s*1024/g)].map((m) => [m[1], Number(m[2]) * 1024]));
-}
+/** `motivus-loopback` → `loopbackPackedBytes`. */
+const packedFigure = (name) => `${name.replace(/^motivus-/, "")}PackedBytes`;
+
+const row = (figure, bytes, budget, note) => ({
+  figure,
+  value: `${fmt(bytes / 1024, 1)} KiB`,
+  reference: `budget ${fmt(budget / 1024, 0)} KiB`,
+  ratio: `${fmt(bytes / budget, 2)}× budget`,
+  target: `≤ ${fmt(budget / 1024, 0)} KiB`,
+  notes: [note],
+});
 
 export async function run() {
-  const budget = budgets();
   const figures = {};
   const rows = [];
-  for (const [key, file, what] of BUNDLES) {
-    const raw = readFileSync(join(DIST, file));
-    const gzip = gzipSync(raw, { level: 9 }).length;
-    figures[key] = gzip;
-    const b = budget[file] ?? null;
-    rows.push({
-      figure: key,
-      value: `${fmt(gzip / 1024, 1)} KiB`,
-      reference: b ? `budget ${fmt(b / 1024, 0)} KiB` : "no budget",
-      ratio: b ? `${fmt(gzip / b, 2)}× budget` : "—",
-      target: b ? `≤ ${fmt(b / 1024, 0)} KiB` : "—",
-      notes: [`dist/${file} (${what}), ${fmt(raw.length / 1024, 1)} KiB raw`],
-    });
+  for (const [file, budget] of Object.entries(BUDGETS["motivus-worker"].gzip)) {
+    const [figure, what] = BROWSER_FIGURES[file];
+    figures[figure] = gzipBytes("motivus-worker", file);
+    rows.push(row(figure, figures[figure], budget, `motivus-worker/${file} (${what})`));
+  }
+  for (const [name, budget] of Object.entries(BUDGETS)) {
+    const tarball = packed(name);
+    const figure = packedFigure(name);
+    figures[figure] = tarball.packedBytes;
+    rows.push(row(figure, tarball.packedBytes, budget.packedBytes, `${name}: ${tarball.files.length} files, ${fmt(tarball.unpackedBytes / 1024, 1)} KiB unpacked`));
   }
   return { figures, rows };
 }

@@ -4,7 +4,7 @@
  * and bare.html (the same wasm run directly, no pipeline).
  */
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, chromiumPath } from "../../dist/loopback/browsers.js";
+import { CHROMIUM_ARGS, chromiumPath } from "../../packages/loopback/dist/browsers.js";
 import { URLS } from "./paths.js";
 import { waitFor } from "./wait.js";
 

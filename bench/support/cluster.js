@@ -4,7 +4,7 @@
  * waiting for offered slots, and the cluster's own view of each task
  * (queued → dispatched → done, from its public scheduler events).
  */
-import { startLoopback } from "../../dist/loopback/index.js";
+import { startLoopback } from "motivus-loopback";
 import { BENCH, TEST_FIXTURES } from "./paths.js";
 import { waitFor } from "./wait.js";
 

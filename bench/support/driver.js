@@ -1,6 +1,6 @@
 /** The TypeScript driver (built `Client`) and a few ways of sending tasks with it. */
 import { readFileSync } from "node:fs";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { withTimeout } from "./wait.js";
 
 export async function connectDriver(uri) {

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import inspector from "node:inspector/promises";
 import { join } from "node:path";
-import { DIST } from "./paths.js";
+import { BROWSER_DIST } from "./paths.js";
 
 /** `label(targetInfo)` names the targets to profile (null: skip); `during()` is what is profiled. */
 export async function profileTargets(browser, label, during, { saveTo = null, top = 8, node = true } = {}) {
@@ -110,7 +110,7 @@ async function sourceMaps() {
   const consumer = (file) => {
     if (!(file in consumers)) {
       try {
-        consumers[file] = new SourceMapConsumer(JSON.parse(readFileSync(join(DIST, "browser", `${file}.map`), "utf8")));
+        consumers[file] = new SourceMapConsumer(JSON.parse(readFileSync(join(BROWSER_DIST, `${file}.map`), "utf8")));
       } catch {
         consumers[file] = null;
       }

@@ -7,8 +7,8 @@
  */
 import { createServer } from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
-import { ClientEvent, Topic } from "../../dist/protocol/cluster.js";
-import { decodeFrame, encodeFrame } from "../../dist/protocol/frame.js";
+import { ClientEvent, Topic } from "motivus-protocol";
+import { decodeFrame, encodeFrame } from "motivus-protocol";
 
 const VSN = "2.0.0";
 

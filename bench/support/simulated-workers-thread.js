@@ -12,9 +12,9 @@
 import { randomUUID } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { WebSocket } from "ws";
-import { encodeResultBody } from "../../dist/protocol/body.js";
-import { HttpPath, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "../../dist/protocol/cluster.js";
-import { decodeFrame, encodeFrame } from "../../dist/protocol/frame.js";
+import { encodeResultBody } from "motivus-protocol";
+import { HttpPath, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "motivus-protocol";
+import { decodeFrame, encodeFrame } from "motivus-protocol";
 
 const VSN = "2.0.0";
 const { mode, url, workers, slots } = workerData;

@@ -9,9 +9,9 @@ import type { Page } from "@playwright/test";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, TaskError } from "../../dist/driver/index.js";
-import { CHROMIUM_ARGS, chromiumPath } from "../../dist/loopback/browsers.js";
-import type { LoopbackServer } from "../../dist/loopback/index.js";
+import { Client, TaskError } from "motivus-driver";
+import { CHROMIUM_ARGS, chromiumPath } from "../../packages/loopback/dist/browsers.js";
+import type { LoopbackServer } from "motivus-loopback";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { algorithm, recordEvents, type PageEvent } from "./support/hostile.js";
 

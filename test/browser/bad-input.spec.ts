@@ -3,8 +3,8 @@
 // written for the test (the cluster is outside the code under test); the
 // worker is the real demo page and library.
 import { readFile } from "node:fs/promises";
-import { decodeResultBody, toBase64 } from "../../dist/protocol/body.js";
-import { WorkerEvent } from "../../dist/protocol/cluster.js";
+import { decodeResultBody, toBase64 } from "motivus-protocol";
+import { WorkerEvent } from "motivus-protocol";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { fakeCluster } from "./support/fake-cluster.js";
 

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { strToU8, zipSync } from "fflate";
-import { Client } from "../../dist/driver/index.js";
-import type { CacheStats, MotivusWorker } from "../../dist/index.js";
-import { startLoopback, type LoopbackServer } from "../../dist/loopback/index.js";
+import { Client } from "motivus-driver";
+import type { CacheStats, MotivusWorker } from "motivus-worker";
+import { startLoopback, type LoopbackServer } from "motivus-loopback";
 import { expect, fixtures, root, test as base } from "./support/cluster.js";
 
 interface CachePage {

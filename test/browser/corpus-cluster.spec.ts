@@ -8,7 +8,7 @@
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { startCli, type Cli } from "../support/cli.js";
 import { differences, emscriptenCorpus, installed, wasiCases, type CorpusCase, type CorpusOutcome } from "../support/corpus.js";
 import { runPublishedDriver } from "../support/python.js";

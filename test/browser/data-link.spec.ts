@@ -1,7 +1,7 @@
 // data_link as the host page fetches it for an algorithm: no cookies of the host site go with it,
 // a relative or non-https link of another site is refused with a result that says why, and the
 // worker goes on working.
-import { Client, TaskError } from "../../dist/driver/index.js";
+import { Client, TaskError } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const datapkg = { wasm_path: `${fixtures}/c/build/classic/datapkg.wasm`, loader_path: `${fixtures}/c/build/classic/datapkg.js` };

@@ -3,7 +3,7 @@
 // before and after consent), the loopback dashboard, and the developer worker page's old address.
 import type { Page } from "@playwright/test";
 import { createRequire } from "node:module";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const axePath = createRequire(import.meta.url).resolve("axe-core");

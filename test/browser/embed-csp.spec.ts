@@ -8,8 +8,8 @@ import type { Page } from "@playwright/test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "../../dist/driver/index.js";
-import { startLoopback } from "../../dist/loopback/index.js";
+import { Client } from "motivus-driver";
+import { startLoopback } from "motivus-loopback";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const c = (kind: string, file: string) => `${fixtures}/c/build/${kind}/${file}`;

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 test("one script tag with data-cluster, started by the site's own button through window.Motivus, makes the page a worker", async ({ page, cluster }) => {

@@ -82,7 +82,7 @@ test("threads: a -pthread program on a page that is not cross-origin isolated fa
   expect(outcome).toMatchObject({ ok: false, errorCode: 7 });
   expect(outcome.error).toContain("Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
   const threaded = await page.evaluate(async () => {
-    const { createWorker } = (await import("/dist/browser/motivus-worker.js" as string)) as typeof import("../../src/index.js");
+    const { createWorker } = (await import("/dist/browser/motivus-worker.js" as string)) as typeof import("../../packages/worker/src/index.js");
     return createWorker({ cluster: location.origin }).threadedPrograms;
   });
   expect(threaded).toBe(false);

@@ -4,9 +4,9 @@
 // once (or, for a driver that left, stopped on its worker), and the next task runs.
 import { spawn } from "node:child_process";
 import type { Page } from "@playwright/test";
-import { Client } from "../../dist/driver/index.js";
-import { startLoopback, type LoopbackServer } from "../../dist/loopback/index.js";
-import type { SchedulerEvent } from "../../dist/loopback/scheduler.js";
+import { Client } from "motivus-driver";
+import { startLoopback, type LoopbackServer } from "motivus-loopback";
+import type { SchedulerEvent } from "../../packages/loopback/dist/scheduler.js";
 import { expect, fixtures, root, test } from "./support/cluster.js";
 import { recordEvents, sleeperUntil, type PageEvent } from "./support/hostile.js";
 
@@ -189,7 +189,7 @@ test.describe("a driver that leaves: its running tasks are aborted on the worker
 
   test("its process killed (SIGKILL: the socket just drops)", async ({ page, cluster }) => {
     const script = `
-      import { Client } from ${JSON.stringify(`${root}/dist/driver/index.js`)};
+      import { Client } from ${JSON.stringify(`${root}/packages/driver/dist/index.js`)};
       const client = await Client.connect({ uri: process.env.URI, logDir: null });
       const forever = JSON.parse(process.env.TASK);
       client.callAsync(forever); client.callAsync(forever);

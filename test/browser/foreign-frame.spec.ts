@@ -2,7 +2,7 @@
 // protocol (crashed, spawned, ready, runtime, spawn, terminate) at the host and at the sandbox
 // frame. Nothing is trusted: no worker is ended or spawned by it, tasks keep their right answers,
 // and the attacker never hears from a worker.
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const echo = { wasm_path: `${fixtures}/c/build/classic/echo.wasm`, loader_path: `${fixtures}/c/build/classic/echo.js` };

@@ -3,8 +3,8 @@
 // for that slot, the page stays up, and a good task afterwards still runs.
 import { readFile } from "node:fs/promises";
 import fc from "fast-check";
-import { decodeResultBody, toBase64 } from "../../dist/protocol/body.js";
-import { WorkerEvent } from "../../dist/protocol/cluster.js";
+import { decodeResultBody, toBase64 } from "motivus-protocol";
+import { WorkerEvent } from "motivus-protocol";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { fakeCluster } from "./support/fake-cluster.js";
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { DOCS } from "../support/docs.js";
 import { fixtures, test, expect } from "./support/cluster.js";
 import { open, run, type Decoded, type FixtureSpec } from "./support/runtime-harness.js";

@@ -2,7 +2,7 @@
 // budget, the status text and what the cluster sees (offered slots, connected workers). Where the
 // browser's state is simulated, the test's name says how.
 import type { Page } from "@playwright/test";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const echo = `${fixtures}/c/build/modularize`;

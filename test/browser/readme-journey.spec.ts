@@ -57,7 +57,7 @@ asyncio.run(main())
 
 test("npm start, the banner's exports, and a registry algorithm with a data package: the headless worker fetches the package", async () => {
   test.setTimeout(120_000);
-  // `npm start` is `node bin/motivus-loopback.js --headless 1 --algorithms test/fixtures/registry`; a free port here.
+  // `npm start` builds, then runs `node packages/loopback/bin/motivus-loopback.js --headless 1 --algorithms test/fixtures/registry`; a free port here.
   const cli = startCli(["--headless", "1", "--algorithms", "test/fixtures/registry", "--port", "0"]);
   try {
     const uri = (await cli.line(/^export WEBSOCKET_URI=(\S+)$/))[1]!;

@@ -1,6 +1,6 @@
 // A host page that re-renders and throws the sandbox frame away mid-task: the running task is
 // answered with an error (its driver is not left waiting), a new frame is made, and the next tasks run.
-import { Client, TaskError } from "../../dist/driver/index.js";
+import { Client, TaskError } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const c = (name: string) => ({ wasm_path: `${fixtures}/c/build/classic/${name}.wasm`, loader_path: `${fixtures}/c/build/classic/${name}.js` });

@@ -5,7 +5,7 @@
 // history); today's bar, the running tasks and every other number come from tasks run here.
 import type { Page } from "@playwright/test";
 import { mkdir } from "node:fs/promises";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, root, test } from "./support/cluster.js";
 
 test.skip(!process.env.SCREENSHOTS, "set SCREENSHOTS=1 to write docs/screenshots/*.png");

@@ -1,7 +1,7 @@
 // A worker never frees an ES module it imported, nor the wasm memory that module keeps: a page running
 // `--target web` glue task after task must not run out of wasm memories (V8 allows a process only so
 // many). Found by the soak: every task after the 124th failed with "Cannot allocate Wasm memory".
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 test("a page runs 200 --target web tasks one after another without running out of wasm memory", async ({ page, cluster }) => {

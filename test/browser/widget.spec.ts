@@ -2,7 +2,7 @@
 // page with hostile CSS, against a real loopback cluster. Where the browser's state is simulated,
 // the test's name says how.
 import type { Page } from "@playwright/test";
-import { Client } from "../../dist/driver/index.js";
+import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
 const build = `${fixtures}/c/build/modularize`;

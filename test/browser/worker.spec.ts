@@ -5,7 +5,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
-import { Client, TaskError } from "../../dist/driver/index.js";
+import { Client, TaskError } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { algorithm } from "./support/hostile.js";
 
@@ -236,7 +236,7 @@ test("several threads run tasks in parallel and every task is answered", async (
 });
 
 test("when the cluster restarts, the worker reconnects, offers its slots again and runs the next task", async ({ page }) => {
-  const { startLoopback } = await import("../../dist/loopback/index.js");
+  const { startLoopback } = await import("motivus-loopback");
   const first = await startLoopback({ port: 0 });
   const port = first.port;
   await openWorker(page, first.origin, () => first.stats(), 2);

@@ -18,11 +18,11 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { deflateSync, inflateSync } from "node:zlib";
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from "playwright-core";
-import { Client } from "../../src/driver/client.js";
-import { CHROMIUM_ARGS, chromiumPath } from "../../src/loopback/browsers.js";
-import type { SchedulerEvent } from "../../src/loopback/scheduler.js";
-import { startLoopback, type LoopbackServer, type LoopbackStats } from "../../src/loopback/server.js";
-import type { Input, ResultContent } from "../../src/protocol/cluster.js";
+import { Client } from "../../packages/driver/src/client.js";
+import { CHROMIUM_ARGS, chromiumPath } from "../../packages/loopback/src/browsers.js";
+import type { SchedulerEvent } from "../../packages/loopback/src/scheduler.js";
+import { startLoopback, type LoopbackServer, type LoopbackStats } from "../../packages/loopback/src/server.js";
+import type { Input, ResultContent } from "motivus-protocol";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * `motivus-loopback` as a user runs it (`node bin/motivus-loopback.js …`): its output lines, and a
+ * `motivus-loopback` as a user runs it (`node packages/loopback/bin/motivus-loopback.js …`): its output lines, and a
  * wait for the first line that matches. The caller kills `child`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,7 +14,7 @@ export interface Cli {
 }
 
 export function startCli(args: string[]): Cli {
-  const child = spawn(process.execPath, [`${root}/bin/motivus-loopback.js`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`${root}/packages/loopback/bin/motivus-loopback.js`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const waiters: (() => void)[] = [];
   const take = (chunk: Buffer) => {

@@ -6,8 +6,8 @@
  */
 import { Socket, type Channel } from "phoenix";
 import WebSocket from "ws";
-import { encodeResultBody, toBase64 } from "../../src/protocol/body.js";
-import { SocketPath, Topic, WorkerEvent, type Input, type ResultContent } from "../../src/protocol/cluster.js";
+import { encodeResultBody, toBase64 } from "motivus-protocol";
+import { SocketPath, Topic, WorkerEvent, type Input, type ResultContent } from "motivus-protocol";
 import { uuidOf } from "./users.js";
 
 /** Returns the result body's JSON; an `error` entry is also sent as stderr. */

@@ -4,8 +4,8 @@
  * src/protocol/frame.ts), and a way to wait for the frame a test expects.
  */
 import WebSocket from "ws";
-import { PhxEvent } from "../../src/protocol/cluster.js";
-import { decodeFrame, encodeFrame, type Ref, type Vsn } from "../../src/protocol/frame.js";
+import { PhxEvent } from "motivus-protocol";
+import { decodeFrame, encodeFrame, type Ref, type Vsn } from "motivus-protocol";
 
 export type { Vsn };
 

@@ -1,8 +1,8 @@
 // createWorker's options and the argument order of docs/protocol.md.
 import { describe, expect, it } from "vitest";
-import { OptionsError, PRODUCTION_CLUSTER, resolveConfig } from "../../src/config.js";
-import { argumentList } from "../../src/pool/prepare.js";
-import { reconnectAfterMs } from "../../src/cluster/connection.js";
+import { OptionsError, PRODUCTION_CLUSTER, resolveConfig } from "../../packages/worker/src/config.js";
+import { argumentList } from "../../packages/worker/src/pool/prepare.js";
+import { reconnectAfterMs } from "../../packages/worker/src/cluster/connection.js";
 
 describe("worker options", () => {
   it("derives the socket and HTTP origins from any spelling of the cluster", () => {

@@ -3,8 +3,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DataLinks } from "../../src/cache/data-links.js";
-import { checkLink, isPrivateHost } from "../../src/cache/link-policy.js";
+import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
+import { checkLink, isPrivateHost } from "../../packages/worker/src/cache/link-policy.js";
 
 const publicPage = { clusterOrigin: "https://waterbear.example", pageOrigin: "https://news.example" };
 const refused = (link: string, policy = publicPage) => {

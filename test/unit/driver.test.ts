@@ -4,10 +4,10 @@ import { mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "../../src/protocol/body.js";
-import { Client, TaskError } from "../../src/driver/client.js";
-import { TaskDefinitionError } from "../../src/driver/task-definition.js";
-import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
+import { fromBase64, toBase64 } from "motivus-protocol";
+import { Client, TaskError } from "../../packages/driver/src/client.js";
+import { TaskDefinitionError } from "../../packages/driver/src/task-definition.js";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { until } from "../support/until.js";
 

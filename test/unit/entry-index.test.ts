@@ -1,7 +1,7 @@
 // The bundle cache's bookkeeping: which entries a size cap evicts, least recently used first, and
 // which links go with them. Pure functions; the IndexedDB side is tested in test/browser/cache.spec.ts.
 import { describe, expect, it } from "vitest";
-import { admit, drop, emptyIndex, storedBytes, touch, type Index } from "../../src/cache/entry-index.js";
+import { admit, drop, emptyIndex, storedBytes, touch, type Index } from "../../packages/worker/src/cache/entry-index.js";
 
 const link = (key: string, etag: string | null = null) => ({ key, etag, modified: null });
 const keys = (index: Index) => Object.keys(index.entries).sort();

@@ -4,10 +4,10 @@
 // through afterwards.
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { decodeResultBody } from "../../src/protocol/body.js";
-import { ClientEvent, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "../../src/protocol/cluster.js";
-import { encodeFrame, type Vsn } from "../../src/protocol/frame.js";
-import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
+import { decodeResultBody } from "motivus-protocol";
+import { ClientEvent, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "motivus-protocol";
+import { encodeFrame, type Vsn } from "motivus-protocol";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { RawSocket } from "../support/raw-socket.js";
 import { uuidOf } from "../support/users.js";

@@ -1,5 +1,5 @@
 // Which thread a file runs on is enforced by the compiler: each folder is checked against its own
-// environment's types (tsconfig.page/frame/worker/node.json). These tests prove the check bites:
+// environment's types (packages/worker/tsconfig.page/frame/worker.json, packages/loopback/tsconfig.json). These tests prove the check bites:
 // code that reaches for Node or the DOM from inside a Web Worker does not compile.
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -15,7 +15,7 @@ const tsc = join(root, "node_modules/typescript/bin/tsc");
 async function check(env: "worker" | "page" | "node", source: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "motivus-layer-"));
   await writeFile(join(dir, "probe.mts"), source);
-  await writeFile(join(dir, "tsconfig.json"), JSON.stringify({ extends: join(root, `tsconfig.${env}.json`), include: ["probe.mts"] }));
+  await writeFile(join(dir, "tsconfig.json"), JSON.stringify({ extends: join(root, env === "node" ? "packages/loopback/tsconfig.json" : `packages/worker/tsconfig.${env}.json`), include: ["probe.mts"] }));
   return new Promise((ok) => execFile(process.execPath, [tsc, "-p", dir, "--noEmit"], (err, stdout) => ok(err ? stdout : "")));
 }
 

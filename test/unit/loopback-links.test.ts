@@ -9,12 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { checkLink } from "../../src/cache/link-policy.js";
-import { bodyFor, linkFor, originOfHost } from "../../src/loopback/links.js";
-import { OriginPolicy } from "../../src/loopback/origins.js";
-import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
-import { ClientEvent, HttpPath, PhxEvent, RegistryResponse, SocketPath, Topic, WorkerEvent } from "../../src/protocol/cluster.js";
-import { decodeFrame, encodeFrame, type Frame } from "../../src/protocol/frame.js";
+import { checkLink } from "../../packages/worker/src/cache/link-policy.js";
+import { bodyFor, linkFor, originOfHost } from "../../packages/loopback/src/links.js";
+import { OriginPolicy } from "../../packages/loopback/src/origins.js";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
+import { ClientEvent, HttpPath, PhxEvent, RegistryResponse, SocketPath, Topic, WorkerEvent } from "motivus-protocol";
+import { decodeFrame, encodeFrame, type Frame } from "motivus-protocol";
 import { uuidOf } from "../support/users.js";
 
 const PORT = 7070;

@@ -1,8 +1,8 @@
 // The loopback cluster's Phoenix transport, frame by frame, in both serializer
 // versions on both endpoints, over real sockets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
-import { ClientEvent, HttpPath, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "../../src/protocol/cluster.js";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
+import { ClientEvent, HttpPath, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "motivus-protocol";
 import { RawSocket, type Vsn } from "../support/raw-socket.js";
 import { uuidOf as lookUp } from "../support/users.js";
 

@@ -1,6 +1,6 @@
 // The one eviction policy behind the data_link, compiled-module and loader caches.
 import { expect, it } from "vitest";
-import { LruMap } from "../../src/cache/lru.js";
+import { LruMap } from "../../packages/worker/src/cache/lru.js";
 
 it("keeps the most recently used entries up to its capacity", () => {
   const lru = new LruMap<string, number>(2);

@@ -1,6 +1,6 @@
 // The policy's rules as pure functions: the browser's signals and the visitor's choice in, one budget out.
 import { describe, expect, it } from "vitest";
-import { resolveRules } from "../../src/policy/options.js";
+import { resolveRules } from "../../packages/worker/src/policy/options.js";
 import {
   budgetFor,
   DEFAULT_RULES,
@@ -10,8 +10,8 @@ import {
   restMs,
   VISIBLE_SIGNALS,
   type Signals,
-} from "../../src/policy/rules.js";
-import { resolveConfig } from "../../src/config.js";
+} from "../../packages/worker/src/policy/rules.js";
+import { resolveConfig } from "../../packages/worker/src/config.js";
 
 const choice = { threads: 4, share: 1 };
 const budget = (signals: Partial<Signals>, rules = DEFAULT_RULES, chosen = choice) => budgetFor(chosen, { ...VISIBLE_SIGNALS, ...signals }, rules);

@@ -4,13 +4,13 @@
 // are fakes, named so.
 import * as Comlink from "comlink";
 import { expect, it } from "vitest";
-import { DataLinks } from "../../src/cache/data-links.js";
-import { Emitter } from "../../src/events.js";
-import { encodeResultBody, toBase64 } from "../../src/protocol/body.js";
-import type { Input, WorkerResult } from "../../src/protocol/cluster.js";
-import type { RunnerApi, RunnerOutcome } from "../../src/protocol/runner.js";
-import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
-import { TaskPool, type PoolEvents, type TaskEnded } from "../../src/pool/task-pool.js";
+import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
+import { Emitter } from "../../packages/worker/src/events.js";
+import { encodeResultBody, toBase64 } from "motivus-protocol";
+import type { Input, WorkerResult } from "motivus-protocol";
+import type { RunnerApi, RunnerOutcome } from "../../packages/worker/src/messages/runner.js";
+import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
+import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import { until } from "../support/until.js";
 
 /** A fake worker whose runner answers after `params[0]` ms. */

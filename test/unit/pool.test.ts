@@ -3,15 +3,15 @@
 // Comlink instead of a sandboxed Web Worker) and the outbox (a recorder instead of the socket).
 import * as Comlink from "comlink";
 import { describe, expect, it } from "vitest";
-import { decodeResultBody, encodeResultBody, toBase64 } from "../../src/protocol/body.js";
-import type { Input, WorkerResult } from "../../src/protocol/cluster.js";
-import { ErrorCode } from "../../src/protocol/errors.js";
-import { DataLinks } from "../../src/cache/data-links.js";
-import { Emitter } from "../../src/events.js";
-import { conclude } from "../../src/pool/ending.js";
-import { TaskPool, type PoolEvents, type TaskEnded } from "../../src/pool/task-pool.js";
-import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../src/protocol/runner.js";
-import type { SandboxedWorker } from "../../src/sandbox/page/frame.js";
+import { decodeResultBody, encodeResultBody, toBase64 } from "motivus-protocol";
+import type { Input, WorkerResult } from "motivus-protocol";
+import { ErrorCode } from "motivus-protocol";
+import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
+import { Emitter } from "../../packages/worker/src/events.js";
+import { conclude } from "../../packages/worker/src/pool/ending.js";
+import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
+import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
+import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { until } from "../support/until.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "../../src/protocol/body.js";
-import { startLoopback, type LoopbackServer } from "../../src/loopback/server.js";
+import { fromBase64, toBase64 } from "motivus-protocol";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
 import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { runPythonDriver } from "../support/python.js";
 

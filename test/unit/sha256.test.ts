@@ -1,7 +1,7 @@
 // The SHA-256 used for bundle keys where a page has no crypto.subtle, against Node's.
 import { createHash, randomBytes } from "node:crypto";
 import { expect, it } from "vitest";
-import { sha256 } from "../../src/pool/sha256.js";
+import { sha256 } from "../../packages/worker/src/pool/sha256.js";
 
 it("equals node:crypto's SHA-256 at every padding boundary and on a large input", () => {
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");

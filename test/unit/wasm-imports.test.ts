@@ -1,7 +1,7 @@
 // Whether a wasm imports a shared memory (an Emscripten -pthread build), read from its import section.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { importsSharedMemory } from "../../src/runtime/wasm-imports.js";
+import { importsSharedMemory } from "../../packages/worker/src/runtime/wasm-imports.js";
 
 const fixture = (name: string) => {
   const bytes = readFileSync(new URL(`../fixtures/emscripten-shapes/${name}`, import.meta.url));

@@ -5,7 +5,7 @@
  */
 import { test as base } from "@playwright/test";
 import { fileURLToPath } from "node:url";
-import { startLoopback, type LoopbackServer } from "../../../dist/loopback/index.js";
+import { startLoopback, type LoopbackServer } from "motivus-loopback";
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url));
 export const fixtures = `${root}/test/fixtures`;

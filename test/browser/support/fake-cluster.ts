@@ -6,8 +6,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { HttpPath, PhxEvent, WorkerEvent } from "../../../dist/protocol/cluster.js";
-import { decodeFrame, encodeFrame, type Ref } from "../../../dist/protocol/frame.js";
+import { HttpPath, PhxEvent, WorkerEvent } from "motivus-protocol";
+import { decodeFrame, encodeFrame, type Ref } from "motivus-protocol";
 
 export async function fakeCluster() {
   const http = createServer((req, res) => {

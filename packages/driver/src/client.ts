@@ -1,0 +1,303 @@
+/**
+ * A driver client with the calls of the Python `motivus` client: connect,
+ * callAsync, selectTask, barrier. Speaks Phoenix V2 through the official
+ * `phoenix` client (heartbeat, reconnect); tasks still waiting for a result
+ * are sent again when the channel rejoins, because the cluster drops a
+ * driver's tasks when its channel closes, at most `maxResends` times: a task
+ * whose result keeps closing the connection is rejected, not sent for ever.
+ * A result is read within `maxResultBytes` (result-body.ts).
+ */
+import { Socket, type Channel } from "phoenix";
+import { base64Of, textOf } from "motivus-protocol";
+import { ClientEvent, DriverResult, PhxEvent, Topic, type TaskBody, type TaskPush } from "motivus-protocol";
+import { describeIssues } from "motivus-protocol";
+import { Registry } from "./registry.js";
+import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
+import { parseTaskDefinition, type TaskDefinition } from "./task-definition.js";
+
+export interface ConnectOptions {
+  /** Driver socket; default `WEBSOCKET_URI`. */
+  uri?: string;
+  /** Default `APPLICATION_TOKEN`. */
+  token?: string;
+  /** Algorithm registry; default `ALGORITHM_REPO_HOST`, else the socket's host over http(s). */
+  registry?: string;
+  /** Where stdout/stderr of each task are kept (Node); null to keep none. Default `.motivus/logs`. */
+  logDir?: string | null;
+  heartbeatIntervalMs?: number;
+  /** Give up connecting after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Largest result body, once decompressed, the driver reads; a larger one rejects its task. Default 256 MiB. */
+  maxResultBytes?: number;
+  /**
+   * Largest frame the socket takes (Node; a browser's own limit applies there). Default 256 MiB, above
+   * the loopback cluster's 128 MiB `maxFrameBytes`: a larger frame closes the connection.
+   */
+  maxFrameBytes?: number;
+  /** Times a task still waiting for its result is sent again after the connection came back. Default 3. */
+  maxResends?: number;
+}
+
+const MiB = 1024 * 1024;
+export const DRIVER_DEFAULTS = { maxResultBytes: 256 * MiB, maxFrameBytes: 256 * MiB, maxResends: 3 } as const;
+
+/** A task answered with a failure (the algorithm crashed, timed out, or was refused). */
+export class TaskError extends Error {
+  override name = "TaskError";
+  constructor(
+    message: string,
+    readonly taskId: number,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  readonly id: number;
+  readonly ref: string;
+  readonly resultFiles: Record<string, string>;
+  push?: TaskPush;
+  /** The join generation in which it was last pushed. */
+  sentIn: number;
+  /** How many times it was pushed. */
+  sends: number;
+  readonly done: Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const env = (name: string): string | undefined =>
+  typeof process !== "undefined" ? process.env[name] || undefined : undefined;
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+/** The cluster's reply to a push. */
+type PushReply = { status?: string; response?: { reason?: string } };
+
+/** Phoenix's own frame sending and reply refs: in phoenix.mjs since 1.7, though not in its published types. */
+interface FrameSending {
+  socket: { push(frame: object, channel: Channel): void; makeRef(): string };
+  channel: { joinRef(): string; on(event: string, callback: (reply: PushReply, ref: string) => void): number };
+}
+
+/** The socket class phoenix instantiates: in Node, `ws` with our frame limit (its default is 100 MiB). */
+async function webSocketClass(maxPayload: number): Promise<unknown> {
+  if (!isNode) return globalThis.WebSocket;
+  const { WebSocket } = await import("ws");
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { maxPayload });
+    }
+  };
+}
+
+export class Client {
+  private nextId = 1;
+  private tasks = new Map<number, Pending>();
+  private byRef = new Map<string, Pending>();
+  /** Tasks pushed and not yet acknowledged, by the push's frame ref. */
+  private unacknowledged = new Map<string, Pending>();
+  private generation = 0;
+  readonly clientId = crypto.randomUUID();
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly channel: Channel,
+    private readonly registry: Registry,
+    private readonly logDir: string | null,
+    private readonly limits: { maxResultBytes: number; maxFrameBytes: number; maxResends: number },
+  ) {
+    channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
+    (channel as unknown as FrameSending["channel"]).on(PhxEvent.reply, (reply, ref) => this.acknowledged(reply, ref));
+  }
+
+  static async connect(options: ConnectOptions = {}): Promise<Client> {
+    const uri = options.uri ?? env("WEBSOCKET_URI");
+    if (!uri) throw new Error("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
+    const token = options.token ?? env("APPLICATION_TOKEN") ?? "";
+    const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? new URL(uri).origin.replace(/^ws/, "http"));
+    const limits = {
+      maxResultBytes: options.maxResultBytes ?? DRIVER_DEFAULTS.maxResultBytes,
+      maxFrameBytes: options.maxFrameBytes ?? DRIVER_DEFAULTS.maxFrameBytes,
+      maxResends: options.maxResends ?? DRIVER_DEFAULTS.maxResends,
+    };
+    const socket = new Socket(uri.replace(/\/websocket\/?$/, ""), {
+      transport: (await webSocketClass(limits.maxFrameBytes)) as never,
+      params: { token },
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3000,
+    });
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    socket.connect();
+    try {
+      const uuid = await joinOnce<{ uuid: string }>(socket.channel(Topic.clientLobby), timeoutMs, true);
+      const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()));
+      const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir, limits);
+      await joinOnce(channel, timeoutMs, false, () => client.rejoined());
+      return client;
+    } catch (err) {
+      socket.disconnect();
+      throw err;
+    }
+  }
+
+  /** Queue a task; its id is for `selectTask`. Preparation errors surface there. */
+  callAsync(definition: TaskDefinition): number {
+    const id = this.nextId++;
+    const ref = crypto.randomUUID();
+    let resolve!: (value: unknown) => void;
+    let reject!: (error: Error) => void;
+    const done = new Promise<unknown>((ok, fail) => ((resolve = ok), (reject = fail)));
+    done.catch(() => {}); // handled by whoever selects it; never an unhandled rejection here
+    const pending: Pending = { id, ref, resultFiles: {}, sentIn: -1, sends: 0, done, resolve, reject };
+    this.tasks.set(id, pending);
+    this.byRef.set(ref, pending);
+    this.prepare(pending, definition).catch((err: Error) => this.settle(pending, () => reject(err)));
+    return id;
+  }
+
+  /** The result of a task: its `data`, or the whole result map when it has none. */
+  selectTask(id: number): Promise<unknown> {
+    const pending = this.tasks.get(id);
+    if (!pending) return Promise.reject(new Error(`no task ${id} was called on this client`));
+    return pending.done;
+  }
+
+  barrier(ids: number[]): Promise<unknown[]> {
+    return Promise.all(ids.map((id) => this.selectTask(id)));
+  }
+
+  /** Tasks still waiting for a result. */
+  get pending(): number {
+    return this.byRef.size;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((ok) => {
+      this.channel.leave().receive("ok", () => ok()).receive("timeout", () => ok()).receive("error", () => ok());
+    });
+    await new Promise<void>((ok) => this.socket.disconnect(() => ok()));
+  }
+
+  private async prepare(pending: Pending, definition: TaskDefinition): Promise<void> {
+    const def = parseTaskDefinition(definition);
+    const bundle = def.algorithm && def.algorithm_version
+      ? await this.registry.resolve(def.algorithm, def.algorithm_version)
+      : null;
+    const io = isNode ? await import("./node-files.js") : null;
+    const read = async (inline: string | Uint8Array | undefined, path: string | undefined, what: string) => {
+      if (inline !== undefined) return typeof inline === "string" ? inline : base64Of(inline);
+      if (!path) throw new Error(`no ${what} given`);
+      if (!io) throw new Error(`${what}_path needs Node; in a browser pass ${what} as bytes`);
+      return io.readBase64(path);
+    };
+    const preload: Record<string, string> = {};
+    for (const [path, contents] of Object.entries(def.preload_files ?? {})) preload[path] = base64Of(contents);
+    const body: TaskBody = {
+      run_type: "wasm",
+      params: def.params ?? null,
+      arguments: def.arguments ?? null,
+      preload_files: def.preload_files ? preload : null,
+      result_files: def.result_files ?? null,
+      wasm: bundle?.wasm ?? (await read(def.wasm, def.wasm_path, "wasm")),
+      // No loader at all: a WASI command module, sent with an empty loader (docs/protocol.md).
+      loader: bundle?.loader ?? (def.loader === undefined && def.loader_path === undefined ? "" : await read(def.loader, def.loader_path, "loader")),
+      data_link: def.data_link ?? bundle?.dataLink ?? null,
+      processing_base_time: def.processing_base_time ?? null,
+      flops: def.flops ?? null,
+      flop: def.flop ?? null,
+      ...(def.entry ? { entry: def.entry } : {}),
+    };
+    Object.assign(pending.resultFiles, def.result_files ?? {});
+    pending.push = { body, type: def.public_cluster ? "work" : "trusted_work", ref: pending.ref, client_id: this.clientId };
+    if (this.channel.state === "joined") this.send(pending);
+  }
+
+  private send(pending: Pending): void {
+    if (!pending.push || !this.byRef.has(pending.ref)) return;
+    if (pending.sends > this.limits.maxResends) {
+      const message =
+        `task ${pending.id} was sent ${pending.sends} times and each time the connection dropped before its result came; gave up (maxResends ${this.limits.maxResends}). ` +
+        `A result frame larger than the driver's maxFrameBytes (${this.limits.maxFrameBytes} bytes) closes the connection`;
+      return this.settle(pending, () => pending.reject(new TaskError(message, pending.id, "")));
+    }
+    pending.sends++;
+    pending.sentIn = this.generation;
+    // Not channel.push: it keeps a binding per push until its reply, and every frame the channel
+    // receives scans them all, so 5,000 tasks in flight made the driver quadratic. One reply binding
+    // (the constructor's) and a map by frame ref do the same.
+    const socket = this.socket as unknown as FrameSending["socket"];
+    const channel = this.channel as unknown as FrameSending["channel"];
+    const ref = socket.makeRef();
+    this.unacknowledged.set(ref, pending);
+    socket.push({ topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() }, this.channel);
+  }
+
+  /** The cluster's reply to a task push: an error reply is the task's answer. */
+  private acknowledged(reply: PushReply, ref: string): void {
+    const pending = this.unacknowledged.get(ref);
+    if (!pending) return; // a join's or a leave's reply
+    this.unacknowledged.delete(ref);
+    if (reply?.status !== "error") return;
+    const reason = reply.response?.reason ?? "no reason given";
+    this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reason}`, pending.id, "")));
+  }
+
+  private rejoined(): void {
+    this.unacknowledged.clear(); // replies to the last connection's pushes never come
+    this.generation++;
+    for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
+  }
+
+  private async receive(payload: unknown): Promise<void> {
+    const parsed = DriverResult.safeParse(payload);
+    if (!parsed.success) return console.warn(`motivus driver: ignored a malformed result: ${describeIssues(parsed.error)}`);
+    const result = parsed.data;
+    const pending = this.byRef.get(result.ref);
+    if (!pending) return; // not ours, or already answered
+    this.settle(pending, () => {});
+    try {
+      const io = isNode ? await import("./node-files.js") : null;
+      const content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes, io?.gunzipWithin);
+      const stderr = textOf(result.stderr);
+      if (io) {
+        await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
+        await io.writeResultFiles(pending.resultFiles, content);
+      }
+      if (typeof content.error === "string" && !("data" in content)) {
+        pending.reject(new TaskError(`task ${pending.id} failed: ${content.error}`, pending.id, stderr));
+      } else {
+        pending.resolve("data" in content ? content.data : content);
+      }
+    } catch (err) {
+      const what = err instanceof ResultTooLargeError ? "result too large" : "unreadable result";
+      pending.reject(new TaskError(`task ${pending.id}: ${what}: ${(err as Error).message}`, pending.id, ""));
+    }
+  }
+
+  /** Take a task out of the waiting set exactly once; what stays (for `selectTask`) is its outcome. */
+  private settle(pending: Pending, then: () => void): void {
+    if (!this.byRef.delete(pending.ref)) return;
+    delete pending.push; // the task's body, only needed to send it again
+    then();
+  }
+}
+
+/** Join a channel; resolves with the first ok reply. `onJoin` runs on every later rejoin too. */
+function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: () => void): Promise<T> {
+  return new Promise<T>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)), timeoutMs);
+    channel
+      .join(timeoutMs)
+      .receive("ok", (response: T) => {
+        clearTimeout(timer);
+        onJoin?.();
+        if (leaveAfter) channel.leave();
+        ok(response);
+      })
+      .receive("error", (reply: { reason?: string }) => {
+        clearTimeout(timer);
+        fail(new Error(`the cluster refused to join ${channel.topic}: ${reply.reason ?? "unknown reason"}`));
+      });
+  });
+}

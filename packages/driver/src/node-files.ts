@@ -1,0 +1,48 @@
+/** The driver's disk side, Node only: bundles in, result files and logs out. */
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { fromBase64 } from "motivus-protocol";
+import type { ResultContent } from "motivus-protocol";
+import { tooLarge } from "./result-body.js";
+
+const encoded = new Map<string, { version: string; base64: Promise<string> }>();
+
+/** A bundle file as base64, read and encoded once while it stays unchanged on disk. */
+export async function readBase64(path: string): Promise<string> {
+  const info = await stat(path);
+  const version = `${info.mtimeMs}:${info.size}`;
+  const known = encoded.get(path);
+  if (known?.version === version) return known.base64;
+  const base64 = readFile(path).then((bytes) => bytes.toString("base64"));
+  base64.catch(() => encoded.delete(path));
+  encoded.set(path, { version, base64 });
+  return base64;
+}
+
+/** A large result body through Node's zlib (fflate's streaming inflate took ~0.5 s for 20 MiB); it stops at `maxBytes`. */
+export function gunzipWithin(compressed: Uint8Array, maxBytes: number): Uint8Array {
+  try {
+    return gunzipSync(compressed, { maxOutputLength: Math.max(1, maxBytes) });
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(maxBytes);
+    throw err;
+  }
+}
+
+/** Write each `result_files` entry (virtual path → local path) from the result map. */
+export async function writeResultFiles(resultFiles: Record<string, string>, content: ResultContent): Promise<void> {
+  for (const [virtual, local] of Object.entries(resultFiles)) {
+    const value = content[virtual];
+    if (typeof value !== "string") continue; // the algorithm did not produce it; the error says why
+    await mkdir(dirname(local), { recursive: true });
+    await writeFile(local, fromBase64(value));
+  }
+}
+
+/** Keep stdout and stderr of a task under the log folder, as the Python client does. */
+export async function keepLogs(dir: string | null, id: number, stdout: string, stderr: string): Promise<void> {
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await Promise.all([writeFile(join(dir, `task-${id}.stdout.log`), stdout), writeFile(join(dir, `task-${id}.stderr.log`), stderr)]);
+}

@@ -1,0 +1,316 @@
+/**
+ * One WebSocket of the loopback cluster: Phoenix frames in, channel joins and
+ * leaves, heartbeats, and the domain events of PROTOCOL.md handed to the
+ * scheduler. A driver socket (`/client_socket`) and a worker socket
+ * (`/socket`) differ only in which topics and events they accept. Each joined
+ * channel gets an id of its own, so two sockets on one topic are two peers.
+ * No frame can take the cluster down: an unexpected exception while handling
+ * one is logged and answered with an error reply.
+ */
+import type { Duplex } from "node:stream";
+import type { WebSocket } from "ws";
+import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, type TaskBody, TaskPush, Topic, WorkerEvent, WorkerResult } from "motivus-protocol";
+import { describeIssues } from "motivus-protocol";
+import type { Grant } from "./accounts.js";
+import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "motivus-protocol";
+import type { Peer, Scheduler } from "./scheduler.js";
+
+export type Endpoint = "worker" | "client";
+
+/** Any zod schema (classic or mini). */
+type Schema<T> = { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } } };
+
+export interface ConnectionOptions {
+  endpoint: Endpoint;
+  vsn: Vsn;
+  /** Who the socket's token is and what it may do. */
+  grant: Grant;
+  scheduler: Scheduler;
+  /** The cluster's statistics, pushed to a worker after each of its results. */
+  counts: () => ClusterCounts;
+  /** Close a socket silent for this long (production: 30 s). */
+  idleTimeoutMs: number;
+  /** For the reply to an offer past it (the scheduler enforces it). */
+  maxSlotsPerWorker: number;
+  /** A worker socket: a task's body as this worker gets it (links.ts). */
+  bodyFor?: (body: TaskBody) => TaskBody;
+  log: (line: string) => void;
+}
+
+/** Frames of one socket handled per turn of the event loop, and how many may wait before it is paused. */
+const BATCH = 256;
+const INBOX_PAUSE = 4096;
+
+/** Ids of joined channels, unique for the process's lifetime. */
+let nextChannelId = 1;
+
+interface Channel extends Peer {
+  joinRef: Ref;
+  /** The lobby `room:client?` only answers the join; it holds no tasks. */
+  lobby: boolean;
+  /** A `stats` push waiting for its turn (see `sendStats`). */
+  statsTimer?: NodeJS.Timeout;
+  statsSentAt?: number;
+}
+
+/** A worker hears the cluster's stats at most this often: they are display-only, a frame per result is not. */
+const STATS_EVERY_MS = 1000;
+
+export class Connection {
+  private channels = new Map<string, Channel>();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Frames received and not handled yet (`null`: a binary frame), oldest at `inboxStart`. */
+  private inbox: (string | null)[] = [];
+  private inboxStart = 0;
+  private draining = false;
+  private corked = false;
+
+  /** `transport`: the socket under `ws`, corked until the end of the tick while frames go out (see `send`). */
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly transport: Duplex,
+    private readonly options: ConnectionOptions,
+  ) {
+    ws.on("message", (data, isBinary) => this.enqueue(isBinary ? null : data.toString()));
+    ws.on("close", () => {
+      // What the socket said before it closed counts (a worker's last result): handle it first.
+      this.drain(Infinity);
+      this.closeAll();
+    });
+    ws.on("error", (err) => options.log(`socket error (${options.endpoint}): ${err.message}`));
+    this.touch();
+  }
+
+  get endpoint(): Endpoint {
+    return this.options.endpoint;
+  }
+
+  joinedChannels(): number {
+    return [...this.channels.values()].filter((c) => !c.lobby).length;
+  }
+
+  close(): void {
+    this.ws.close(1001, "server stopping");
+    this.closeAll();
+  }
+
+  /**
+   * Fairness: a socket's frames are handled at most `BATCH` per turn of the event loop, so one
+   * socket sending thousands of frames at once cannot hold up every other socket (their
+   * heartbeats, results) until it is through; past `INBOX_PAUSE` waiting frames its socket is no
+   * longer read until they are handled. What a batch sends goes out in one write per socket
+   * (`send` corks until the end of the tick) instead of one system call each.
+   */
+  private enqueue(text: string | null): void {
+    this.inbox.push(text);
+    if (this.inbox.length - this.inboxStart >= INBOX_PAUSE && !this.ws.isPaused) this.ws.pause();
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drain(BATCH));
+  }
+
+  private drain(count: number): void {
+    const end = Math.min(this.inbox.length, this.inboxStart + count);
+    while (this.inboxStart < end) {
+      const text = this.inbox[this.inboxStart];
+      this.inbox[this.inboxStart++] = null;
+      this.receive(text ?? null);
+    }
+    if (this.inboxStart < this.inbox.length) return void setImmediate(() => this.drain(BATCH));
+    this.inbox = [];
+    this.inboxStart = 0;
+    this.draining = false;
+    if (this.ws.isPaused) this.ws.resume();
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.options.log(`closing a silent ${this.options.endpoint} socket (no frame for ${this.options.idleTimeoutMs} ms)`);
+      this.ws.close(1000, "heartbeat timeout");
+      this.closeAll();
+    }, this.options.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private receive(text: string | null): void {
+    if (this.closed) return;
+    this.touch();
+    if (text === null) {
+      this.options.log("ignored a binary frame: this cluster speaks JSON frames only");
+      return;
+    }
+    let frame: Frame;
+    try {
+      frame = decodeFrame(text, this.options.vsn);
+    } catch (err) {
+      this.options.log(`ignored a malformed frame: ${err instanceof FrameError ? err.message : String(err)}`);
+      return;
+    }
+    try {
+      this.route(frame, text.length);
+    } catch (err) {
+      // Whatever goes wrong is logged and answered, never thrown at the socket (which would end the process).
+      this.options.log(`error handling ${frame.event} on ${frame.topic} (${this.options.endpoint} socket), answered with an error: ${(err as Error).stack ?? String(err)}`);
+      try {
+        this.reply(frame, "error", { reason: `the loopback cluster failed handling this ${frame.event}: ${(err as Error).message}` });
+      } catch {
+        // nothing more can be said on this socket
+      }
+    }
+  }
+
+  private route(frame: Frame, bytes: number): void {
+    if (frame.topic === PHOENIX_TOPIC && frame.event === PhxEvent.heartbeat) return this.reply(frame, "ok", {});
+    if (frame.event === PhxEvent.join) return this.join(frame);
+    const channel = this.channels.get(frame.topic);
+    if (!channel) return this.reply(frame, "error", { reason: "unmatched topic" });
+    if (frame.event === PhxEvent.leave) {
+      this.reply(frame, "ok", {});
+      return this.leave(channel);
+    }
+    this.handle(channel, frame, bytes);
+  }
+
+  private join(frame: Frame): void {
+    const { topic } = frame;
+    const lobby = this.options.endpoint === "client" && topic === Topic.clientLobby;
+    const prefix = this.options.endpoint === "client" ? Topic.clientPrefix : Topic.workerPrefix;
+    if (!lobby && !topic.startsWith(prefix)) return this.reply(frame, "error", { reason: "unmatched topic" });
+    if (!lobby && topic.slice(prefix.length).split(":")[0] !== this.options.grant.user.uuid) {
+      return this.reply(frame, "error", { reason: "unauthorized" });
+    }
+    // Phoenix semantics: joining a topic again replaces the earlier join.
+    const previous = this.channels.get(topic);
+    if (previous) this.leave(previous);
+    const channel: Channel = {
+      id: nextChannelId++,
+      topic,
+      trusted: this.options.grant.trusted,
+      joinRef: frame.joinRef ?? frame.ref,
+      lobby,
+      bodyFor: this.options.bodyFor,
+      push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
+    };
+    this.channels.set(topic, channel);
+    this.reply(frame, "ok", lobby ? { uuid: this.options.grant.user.uuid } : {});
+    if (this.options.endpoint === "worker") {
+      const trust = channel.trusted ? "trusted" : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
+      this.options.log(`worker ${topic.slice(-8)} joined, ${trust}`);
+    }
+  }
+
+  private leave(channel: Channel): void {
+    if (this.channels.get(channel.topic) !== channel) return;
+    this.channels.delete(channel.topic);
+    clearTimeout(channel.statsTimer);
+    if (channel.lobby) return;
+    if (this.options.endpoint === "client") this.options.scheduler.driverLeft(channel);
+    else this.options.scheduler.workerLeft(channel);
+  }
+
+  /** Pushes the stats now, or once when the last push is STATS_EVERY_MS old (the counts of that moment). */
+  private sendStats(channel: Channel): void {
+    if (channel.statsTimer) return;
+    const wait = (channel.statsSentAt ?? -Infinity) + STATS_EVERY_MS - Date.now();
+    const send = () => {
+      channel.statsTimer = undefined;
+      channel.statsSentAt = Date.now();
+      if (this.channels.get(channel.topic) === channel) {
+        channel.push(WorkerEvent.stats, { uid: this.options.grant.user.uuid, type: "stats", body: this.options.counts() });
+      }
+    };
+    if (wait <= 0) send();
+    else channel.statsTimer = setTimeout(send, wait).unref();
+  }
+
+  private handle(channel: Channel, frame: Frame, bytes: number): void {
+    const handled = this.options.endpoint === "client" ? this.fromDriver(channel, frame, bytes) : this.fromWorker(channel, frame);
+    if (!handled) this.reply(frame, "error", { reason: `unknown event "${frame.event}" on ${this.options.endpoint} socket` });
+  }
+
+  private fromDriver(channel: Channel, frame: Frame, bytes: number): boolean {
+    switch (frame.event) {
+      case ClientEvent.task: {
+        if (channel.lobby) return this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` }), true;
+        const push = this.parse(TaskPush, frame);
+        if (!push) return true;
+        // A refused task also has its error `result` already (scheduler.ts): the Python client reads no replies.
+        const { task, refused } = this.options.scheduler.submit(channel, push, bytes);
+        this.reply(frame, refused === null ? "ok" : "error", refused === null ? { task_id: task.id } : { reason: refused, task_id: task.id });
+        return true;
+      }
+      case ClientEvent.setValidation:
+        // Bookkeeping only on a loopback cluster: checked, acknowledged, not stored.
+        if (this.parse(SetValidation, frame)) this.reply(frame, "ok", {});
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private fromWorker(channel: Channel, frame: Frame): boolean {
+    switch (frame.event) {
+      case WorkerEvent.inputRequest: {
+        const request = this.parse(InputRequest, frame);
+        if (!request) return true;
+        if (this.options.scheduler.offer(channel, request.tid) === "full") {
+          this.reply(frame, "error", { reason: `this channel already holds ${this.options.maxSlotsPerWorker} slots (maxSlotsPerWorker); offer again when one is free` });
+        } else this.reply(frame, "ok", {});
+        return true;
+      }
+      case WorkerEvent.result: {
+        const result = this.parse(WorkerResult, frame);
+        if (!result) return true;
+        const delivered = this.options.scheduler.complete(channel, result);
+        this.reply(frame, "ok", { delivered });
+        if (delivered) this.sendStats(channel);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private parse<T>(schema: Schema<T>, frame: Frame): T | null {
+    const parsed = schema.safeParse(frame.payload);
+    if (parsed.success) return parsed.data;
+    const reason = `invalid ${frame.event} payload: ${describeIssues(parsed.error)}`;
+    this.options.log(reason);
+    this.reply(frame, "error", { reason });
+    return null;
+  }
+
+  private reply(frame: Frame, status: "ok" | "error", response: unknown): void {
+    this.send({ joinRef: frame.joinRef, ref: frame.ref, topic: frame.topic, event: PhxEvent.reply, payload: { status, response } });
+  }
+
+  private send(frame: Frame): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    // Frames to this socket from another socket's batch (tasks to a worker, results to a driver)
+    // go out together at the end of this tick, not one system call each.
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.transport.uncork();
+      });
+    }
+    this.ws.send(encodeFrame(frame, this.options.vsn));
+  }
+
+  private closeAll(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    for (const channel of [...this.channels.values()]) {
+      try {
+        this.leave(channel);
+      } catch (err) {
+        this.options.log(`error closing ${channel.topic}: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+  }
+}

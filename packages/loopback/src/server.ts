@@ -1,0 +1,195 @@
+/**
+ * The loopback cluster: a local stand-in for Waterbear on one port. The two
+ * Phoenix socket endpoints, the small HTTP API a worker and a driver need
+ * (routes.ts), the local algorithm registry, and static files (files.ts).
+ *
+ * Nothing a client sends may stop it: a request-target that is no URL gets a
+ * 400, a socket that resets while being refused is only logged, a page of a
+ * foreign origin gets a 403, and every limit (limits.ts) is an option here.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WebSocketServer } from "ws";
+import { SocketPath, type ClusterCounts, type TaskBody } from "motivus-protocol";
+import { vsnOf } from "motivus-protocol";
+import { Accounts } from "./accounts.js";
+import { Connection, type Endpoint } from "./connection.js";
+import { StaticFiles } from "./files.js";
+import { resolveLimits, type Limits } from "./limits.js";
+import { bodyFor, originOfHost } from "./links.js";
+import { describe } from "./log-lines.js";
+import { OriginPolicy } from "./origins.js";
+import { ALGORITHMS_PATH } from "./registry.js";
+import { json, requestUrl, route } from "./routes.js";
+import { Scheduler, type SchedulerCounts } from "./scheduler.js";
+
+export interface LoopbackOptions extends Partial<Limits> {
+  /** 0 picks a free port. Default 7070. */
+  port?: number;
+  host?: string;
+  /**
+   * When set, the only token that may drive and run trusted work; guest tokens this server
+   * issues may then only work, untrusted (accounts.ts). Default: any token, all trusted.
+   */
+  token?: string | null;
+  /** Folder of the local algorithm registry (`<name>/<version>/`). */
+  algorithms?: string | null;
+  /** Extra static folders by URL prefix (`/fixtures/` → dir). */
+  mounts?: Record<string, string>;
+  /** Origins of pages that may use the cluster besides its own (origins.ts), e.g. `http://localhost:5173`. */
+  allowOrigins?: readonly string[];
+  log?: (line: string) => void;
+}
+
+/** What `GET /api/loopback/stats` answers, and a worker's `stats` event carries. */
+export type LoopbackStats = ClusterCounts & SchedulerCounts;
+
+const ENDPOINTS: Record<string, Endpoint> = {
+  [SocketPath.worker]: "worker",
+  [SocketPath.client]: "client",
+};
+
+const packageRoot = fileURLToPath(new URL("..", import.meta.url));
+/** The browser package's built files (motivus-worker.js, motivus-embed.js, runtime.js), served at /dist/browser/. */
+const browserFiles = join(dirname(createRequire(import.meta.url).resolve("motivus-worker/package.json")), "dist");
+
+export class LoopbackServer {
+  readonly scheduler: Scheduler;
+  readonly limits: Limits;
+  private readonly http: Server;
+  private readonly sockets: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly accounts: Accounts;
+  private readonly files: StaticFiles;
+  /** Set once listening: the policy needs the port. */
+  private origins!: OriginPolicy;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: LoopbackOptions = {}) {
+    this.log = options.log ?? (() => {});
+    this.limits = resolveLimits(options);
+    this.scheduler = new Scheduler(this.limits);
+    this.accounts = new Accounts(options.token ?? null);
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
+    this.files = new StaticFiles({
+      "/dist/browser/": browserFiles,
+      ...(options.algorithms ? { [ALGORITHMS_PATH]: options.algorithms } : {}),
+      ...options.mounts,
+      "/": `${packageRoot}/demo`,
+    });
+    OriginPolicy.check(options.allowOrigins ?? []); // a bad origin fails here, not at the first request
+    this.scheduler.on("event", (event) => this.log(describe(event)));
+    this.http = createServer((req, res) => {
+      const context = {
+        accounts: this.accounts,
+        origins: this.origins,
+        files: this.files,
+        algorithms: options.algorithms ?? null,
+        origin: () => this.origin,
+        stats: () => this.stats(),
+        log: this.log,
+      };
+      route(req, res, context).catch((err: Error) => {
+        this.log(`HTTP ${req.method} ${req.url?.split("?")[0]} failed: ${err.message}`);
+        if (!res.headersSent) json(res, 500, { error: err.message });
+        else res.destroy();
+      });
+    });
+    this.http.on("upgrade", (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  /** Start listening; resolves with the bound port. */
+  async listen(): Promise<number> {
+    const { port = 7070, host = "127.0.0.1" } = this.options;
+    await new Promise<void>((ok, fail) => {
+      this.http.once("error", fail);
+      this.http.listen(port, host, () => ok());
+    });
+    this.origins = new OriginPolicy(host, this.port, this.options.allowOrigins ?? []);
+    return this.port;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  /** Origin of this server as a browser on this machine reaches it. */
+  get origin(): string {
+    const host = this.options.host ?? "127.0.0.1";
+    const name = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
+    return `http://${name}:${this.port}`;
+  }
+
+  /** What a driver sets as `WEBSOCKET_URI`. */
+  get driverUri(): string {
+    return `${this.origin.replace(/^http/, "ws")}${SocketPath.client}`;
+  }
+
+  stats(): LoopbackStats {
+    const count = (endpoint: Endpoint) =>
+      [...this.connections].filter((c) => c.endpoint === endpoint).reduce((n, c) => n + c.joinedChannels(), 0);
+    return { drivers: count("client"), workers: count("worker"), ...this.scheduler.counts() };
+  }
+
+  async close(): Promise<void> {
+    this.scheduler.stop();
+    for (const connection of this.connections) connection.close();
+    this.sockets.close();
+    this.http.closeAllConnections();
+    await new Promise<void>((ok) => this.http.close(() => ok()));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node's HTTP server stops watching an upgraded socket's errors: a client that resets it
+    // (say, one giving up on a refused token) would otherwise end the process.
+    const onError = (err: Error) => this.log(`socket error during a websocket upgrade: ${err.message}`);
+    socket.on("error", onError);
+    const refuse = (status: string, why?: string) => {
+      if (why) this.log(why);
+      if (!socket.writable) return void socket.destroy();
+      socket.once("finish", () => socket.destroy());
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    };
+    const url = requestUrl(req);
+    if (!url) return refuse("400 Bad Request");
+    const endpoint = ENDPOINTS[url.pathname];
+    if (!endpoint) return refuse("404 Not Found");
+    const vsn = vsnOf(url.searchParams);
+    if (!vsn) return refuse("400 Bad Request");
+    const origin = req.headers.origin;
+    if (!this.origins.allows(origin)) return refuse("403 Forbidden", this.origins.refusal(`a ${endpoint} socket`, origin!));
+    const grant = this.accounts.grantFor(url.searchParams.get("token"));
+    if (!grant) return refuse("403 Forbidden", `refused a ${endpoint} socket: unknown token`);
+    if (endpoint === "client" && !grant.drives) {
+      return refuse("403 Forbidden", "refused a client socket: a guest token may only work on a cluster with a token; drivers use the configured token");
+    }
+    // The origin this socket reached the cluster by: a worker's links to the cluster are handed to it there (links.ts).
+    const reached = originOfHost(req.headers.host, this.origins.ownOrigin);
+    this.sockets.handleUpgrade(req, socket, head, (ws) => {
+      socket.off("error", onError);
+      const connection = new Connection(ws, socket, {
+        endpoint,
+        vsn,
+        grant,
+        scheduler: this.scheduler,
+        counts: () => this.stats(),
+        idleTimeoutMs: this.limits.idleTimeoutMs,
+        maxSlotsPerWorker: this.limits.maxSlotsPerWorker,
+        ...(endpoint === "worker" ? { bodyFor: (body: TaskBody) => bodyFor(body, reached, this.origins.ownOrigin) } : {}),
+        log: this.log,
+      });
+      this.connections.add(connection);
+      ws.on("close", () => this.connections.delete(connection));
+    });
+  }
+}
+
+export async function startLoopback(options: LoopbackOptions = {}): Promise<LoopbackServer> {
+  const server = new LoopbackServer(options);
+  await server.listen();
+  return server;
+}

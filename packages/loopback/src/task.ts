@@ -1,0 +1,35 @@
+/** A task as the loopback cluster holds it, and the channels it moves between. */
+import type { TaskBody, TaskPush } from "motivus-protocol";
+
+/** A joined channel the scheduler can push events to. */
+export interface Peer {
+  /** Unique per joined channel, for the server's lifetime: two sockets joining one topic are two peers. */
+  readonly id: number;
+  /** The channel topic, for logs. */
+  readonly topic: string;
+  /** A worker channel that may run `trusted_work` (accounts.ts says who is). */
+  readonly trusted: boolean;
+  /** A worker: a task's body as this worker gets it (its links to the cluster on the origin it reached the cluster by, links.ts); absent: as the driver sent it. */
+  bodyFor?(body: TaskBody): TaskBody;
+  push(event: string, payload: unknown): void;
+}
+
+export interface Task {
+  readonly id: number;
+  readonly driver: Peer;
+  readonly push: TaskPush;
+  /** The text length of the frame it came in, counted against `maxQueuedBytes`. */
+  readonly bytes: number;
+  readonly queuedAt: number;
+  dispatchedAt?: number;
+  /** How many times it was handed to a worker. */
+  attempts: number;
+  /** Where it runs now, if it does. */
+  run?: Run;
+}
+
+export interface Run {
+  readonly worker: Peer;
+  readonly tid: string;
+  readonly lease: NodeJS.Timeout;
+}

@@ -1,0 +1,62 @@
+/**
+ * What each way a task can end means: the answer the cluster gets (if any), and the error and
+ * code the page's listeners and the driver see. One pure function, so every ending is tested.
+ */
+import { failureAnswer } from "motivus-protocol";
+import type { WorkerResult } from "motivus-protocol";
+import { ErrorCode } from "motivus-protocol";
+import type { RunnerOutcome } from "../messages/runner.js";
+import type { ForcedEnd } from "./slot.js";
+
+export type Ending = { kind: "done"; outcome: RunnerOutcome } | { kind: "refused"; message: string } | ForcedEnd;
+
+export interface Conclusion {
+  /** What goes to the cluster; null when nothing may (aborted: the driver left; lost: the cluster re-queues it). */
+  answer: WorkerResult | null;
+  error: string | null;
+  code: ErrorCode | null;
+  /** Which loader shape ran it, when one did. */
+  shape: string | null;
+}
+
+/** A runner's reply as a plain outcome, or null when it is not one (e.g. a Comlink proxy an algorithm made of it). */
+export function checkOutcome(reply: unknown): RunnerOutcome | null {
+  if (reply === null || typeof reply !== "object") return null;
+  const { body, stdout, stderr, ok, error, errorCode, shape } = reply as Record<string, unknown>;
+  const textOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
+  if (typeof body !== "string" || !textOrNull(stdout) || !textOrNull(stderr) || typeof ok !== "boolean" || !textOrNull(error) || !textOrNull(shape)) return null;
+  if (errorCode != null && (typeof errorCode !== "number" || !Number.isInteger(errorCode))) return null;
+  const retire = (reply as { retire?: unknown }).retire === true;
+  return { body, stdout, stderr, ok, error, errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"], shape: shape as RunnerOutcome["shape"], retire };
+}
+
+/** An answer for a task that did not run to its end: the driver must still hear of it. */
+export function failureResult(tid: string, error: string, code: ErrorCode): WorkerResult {
+  return { tid, type: "response", ...failureAnswer(error, code), stdout: null, error };
+}
+
+export function conclude(tid: string, ending: Ending, deadlineMs: number): Conclusion {
+  const failed = (code: ErrorCode, error: string, answered = true): Conclusion => ({
+    answer: answered ? failureResult(tid, error, code) : null,
+    error,
+    code,
+    shape: null,
+  });
+  switch (ending.kind) {
+    case "done": {
+      const { outcome } = ending;
+      const answer: WorkerResult = { tid, type: "response", body: outcome.body, stdout: outcome.stdout, stderr: outcome.stderr, error: outcome.error };
+      return { answer, error: outcome.error, code: outcome.errorCode ?? null, shape: outcome.shape };
+    }
+    case "refused":
+      return failed(ErrorCode.refused, ending.message);
+    case "deadline":
+      return failed(ErrorCode.deadline, `the task ran past its deadline of ${Math.round(deadlineMs / 1000)} s and was stopped`);
+    case "crash":
+      return failed(ErrorCode.crash, `the algorithm's worker crashed (${ending.message}); it may have run out of memory`);
+    case "aborted":
+      return failed(ErrorCode.aborted, "aborted by the cluster", false);
+    case "lost":
+      return failed(ErrorCode.lost, "stopped: the connection to the cluster was lost", false);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One processing slot: a Web Worker in the sandbox and the Comlink proxy of
+ * its Runner, and where the slot is in its lifecycle. A slot outlives its
+ * workers: ending a task by force (abort, deadline, crash) replaces the worker
+ * and keeps the slot. A worker runs one algorithm only: what an algorithm
+ * leaves in its worker's globals must not reach another algorithm's tasks.
+ * After an answer the worker must be free again: one whose thread an algorithm
+ * left spinning (microtasks that never yield) is found out and replaced before
+ * the slot's next task reaches it (`check`).
+ *
+ *   idle ──offer──▶ offered(tid) ──input──▶ running(tid) ──ended──▶ idle
+ *     └──────────────── retire (any state but running) ──────────────▶ retired
+ */
+import * as Comlink from "comlink";
+import type { RunnerApi } from "../messages/runner.js";
+import type { SandboxedWorker } from "../sandbox/page/frame.js";
+
+export type Spawn = () => SandboxedWorker;
+
+/**
+ * How long a worker has, after an answer, to answer a question about nothing: an idle worker answers in
+ * well under a millisecond; one that does not is busy with what its algorithm left (see `check`).
+ */
+export const IDLE_CHECK_MS = 1_000;
+
+/** How a task on a slot came to its end, when it was not a normal answer. */
+export type ForcedEnd =
+  | { kind: "deadline" }
+  | { kind: "crash"; message: string }
+  | { kind: "aborted" }
+  | { kind: "lost" };
+
+export type SlotState =
+  | { name: "idle" }
+  /** Offered to the cluster under `tid`; the cluster may send a task for it any time. */
+  | { name: "offered"; tid: string }
+  /** A task runs; `force` ends it at once. */
+  | { name: "running"; tid: string; force: (end: ForcedEnd) => void }
+  | { name: "retired" };
+
+export class Slot {
+  state: SlotState = { name: "idle" };
+  worker!: SandboxedWorker;
+  runner!: Comlink.Remote<RunnerApi>;
+  /** The algorithm the current worker has run (see `prepareTask`); null for a fresh worker. */
+  bundle: string | null = null;
+  /** Threads the running task has started besides its own (a -pthread program's): they count against the budget. */
+  threads = 0;
+  /** Settles once the worker has shown it is idle after its last task, or was replaced (`check`). */
+  idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly spawn: Spawn) {
+    this.start();
+  }
+
+  /** The tid the slot is offered or running under. */
+  get tid(): string | null {
+    return this.state.name === "offered" || this.state.name === "running" ? this.state.tid : null;
+  }
+
+  /** Replace the worker (the old one may be stuck in an endless loop). */
+  respawn(): void {
+    this.worker.terminate();
+    this.start();
+  }
+
+  /**
+   * After an answer: asks the worker's runner something trivial (its number of compiled modules, which
+   * does not wait for a task) and replaces a worker that does not answer within `limitMs`. A thread an
+   * algorithm left spinning in microtasks never reaches the question; it would spend the visitor's CPU
+   * and hold up the slot's next task until that task's deadline. The next task waits for `idle`; in the
+   * normal case the answer has long arrived by the time a task comes.
+   */
+  check(limitMs = IDLE_CHECK_MS): void {
+    const worker = this.worker;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = new Promise<boolean>((ok) => {
+      timer = setTimeout(() => ok(false), limitMs);
+      this.runner.cachedModules().then(
+        () => ok(true),
+        () => ok(false),
+      );
+    });
+    this.idle = answered.then((yes) => {
+      clearTimeout(timer);
+      if (!yes && this.worker === worker && this.state.name !== "retired") this.respawn();
+    });
+  }
+
+  retire(): void {
+    this.state = { name: "retired" };
+    this.worker.terminate();
+  }
+
+  private start(): void {
+    this.bundle = null;
+    this.idle = Promise.resolve();
+    this.worker = this.spawn();
+    this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
+    const worker = this.worker;
+    void worker.crashed.then((message) => {
+      if (this.worker !== worker) return;
+      if (this.state.name === "running") this.state.force({ kind: "crash", message });
+      // A worker that died between tasks (its frame was replaced) is replaced before the next task comes.
+      else if (this.state.name !== "retired") this.respawn();
+    });
+  }
+}
