@@ -124,11 +124,14 @@ async function main() {
     log(`wrote ${RESULTS}`);
   };
   // Last resort, should a part's cleanup hang: write what there is and leave.
-  const watchdog = setTimeout(async () => {
-    log("FAILED: the run did not end in time; writing what was measured");
-    await finish().catch(() => {});
-    process.exit(1);
-  }, DEADLINE_MS + 2 * RESERVE_MS);
+  const watchdog = setTimeout(
+    async () => {
+      log("FAILED: the run did not end in time; writing what was measured");
+      await finish().catch(() => {});
+      process.exit(1);
+    },
+    DEADLINE_MS + 2 * RESERVE_MS,
+  );
   watchdog.unref();
 
   try {

@@ -34,7 +34,10 @@ export function gzipBytes(name, file) {
 
 /** The package's tarball as `npm pack` makes it (without building again): bytes packed, unpacked, files. */
 export function packed(name) {
-  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "-w", name], { cwd: ROOT, encoding: "utf8" });
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "-w", name], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   const [info] = JSON.parse(out);
   return { packedBytes: info.size, unpackedBytes: info.unpackedSize, files: info.files.map((f) => f.path) };
 }
@@ -50,7 +53,9 @@ export function measure() {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const over = measure().filter((m) => {
     const ok = m.bytes <= m.limit;
-    console.log(`${ok ? "ok  " : "OVER"} ${m.name} ${m.what}: ${(m.bytes / KiB).toFixed(1)} KiB (budget ${(m.limit / KiB).toFixed(0)} KiB)`);
+    console.log(
+      `${ok ? "ok  " : "OVER"} ${m.name} ${m.what}: ${(m.bytes / KiB).toFixed(1)} KiB (budget ${(m.limit / KiB).toFixed(0)} KiB)`,
+    );
     return !ok;
   });
   if (over.length) {

@@ -28,14 +28,25 @@ function ghostscriptTask(tmp) {
   const pkg = join(CORPUS, "node_modules", c.package);
   if (!existsSync(join(pkg, c.wasm))) throw new Error(`${c.package} is not installed: run scripts/corpora.sh`);
   const bundle = inlineBundle(join(pkg, c.loader), join(pkg, c.wasm));
-  const preload = Object.fromEntries(Object.entries(c.task.preload_files).map(([path, file]) => [path, readFileSync(join(CORPUS, file))]));
+  const preload = Object.fromEntries(
+    Object.entries(c.task.preload_files).map(([path, file]) => [path, readFileSync(join(CORPUS, file))]),
+  );
   return {
     // Its result file comes back too (the program writes it into a folder the worker makes for it).
-    definition: { ...bundle, arguments: c.task.arguments, preload_files: preload, result_files: Object.fromEntries(c.task.result_files.map((path, i) => [path, join(tmp, `gs-${i}`)])) },
+    definition: {
+      ...bundle,
+      arguments: c.task.arguments,
+      preload_files: preload,
+      result_files: Object.fromEntries(c.task.result_files.map((path, i) => [path, join(tmp, `gs-${i}`)])),
+    },
     wasmBytes: Buffer.byteLength(bundle.wasm, "base64"),
     // What the cluster puts in each `input` frame for this task: the body as JSON (base64 fields inline).
     frameBytes: Buffer.byteLength(
-      JSON.stringify({ ...bundle, arguments: c.task.arguments, preload_files: Object.fromEntries(Object.entries(preload).map(([p, b]) => [p, b.toString("base64")])) }),
+      JSON.stringify({
+        ...bundle,
+        arguments: c.task.arguments,
+        preload_files: Object.fromEntries(Object.entries(preload).map(([p, b]) => [p, b.toString("base64")])),
+      }),
     ),
   };
 }
@@ -79,7 +90,12 @@ export async function run(shared) {
           notes: ["the task body the worker receives in each `input` frame (base64 wasm and loader inline)"],
         },
       ],
-      details: { pipelineMs: rtt.map((ms) => round(ms, 1)), inPageMs: inPage, wasmBytes: task.wasmBytes, frameBytes: task.frameBytes },
+      details: {
+        pipelineMs: rtt.map((ms) => round(ms, 1)),
+        inPageMs: inPage,
+        wasmBytes: task.wasmBytes,
+        frameBytes: task.frameBytes,
+      },
     };
   });
 }

@@ -23,7 +23,19 @@ const SEQUENTIAL = 1000; // one in flight: latency
 // The cluster does not look inside: an 8-byte wasm header and a one-line loader.
 const TINY = { wasm: "AGFzbQEAAAA=", loader: Buffer.from("// tiny\n").toString("base64"), arguments: ["a", "b"] };
 // The body the driver builds from TINY (support/relay.js sends it as is).
-const TINY_BODY = { run_type: "wasm", params: null, arguments: ["a", "b"], preload_files: null, result_files: null, wasm: TINY.wasm, loader: TINY.loader, data_link: null, processing_base_time: null, flops: null, flop: null };
+const TINY_BODY = {
+  run_type: "wasm",
+  params: null,
+  arguments: ["a", "b"],
+  preload_files: null,
+  result_files: null,
+  wasm: TINY.wasm,
+  loader: TINY.loader,
+  data_link: null,
+  processing_base_time: null,
+  flops: null,
+  flop: null,
+};
 
 export async function run({ progress }) {
   const cluster = await measureCluster(progress);
@@ -40,10 +52,25 @@ export async function run({ progress }) {
       reference: `relay ${fmt(relay.perSecond, 0)} tasks/s`,
       ratio: `${fmt(cluster.perSecond / relay.perSecond, 2)}× of relay`,
       target: "≥ 10,000 tasks/s",
-      notes: [`${BURST} tiny tasks submitted at once, ${WORKERS} workers × ${SLOTS} slots; latency under that load p50 ${fmt(cluster.burstP50, 1)} / p99 ${fmt(cluster.burstP99, 1)} ms (queueing)`],
+      notes: [
+        `${BURST} tiny tasks submitted at once, ${WORKERS} workers × ${SLOTS} slots; latency under that load p50 ${fmt(cluster.burstP50, 1)} / p99 ${fmt(cluster.burstP99, 1)} ms (queueing)`,
+      ],
     },
-    { figure: "clusterP50Ms", value: `${fmt(cluster.p50, 3)} ms`, reference: `relay ${fmt(relay.p50, 3)} ms`, ratio: `${fmt(cluster.p50 / relay.p50, 2)}× relay`, target: "—", notes: [`driver → result, one task in flight, ${SEQUENTIAL} tasks`] },
-    { figure: "clusterP99Ms", value: `${fmt(cluster.p99, 3)} ms`, reference: `relay ${fmt(relay.p99, 3)} ms`, ratio: `${fmt(cluster.p99 / relay.p99, 2)}× relay`, target: "—" },
+    {
+      figure: "clusterP50Ms",
+      value: `${fmt(cluster.p50, 3)} ms`,
+      reference: `relay ${fmt(relay.p50, 3)} ms`,
+      ratio: `${fmt(cluster.p50 / relay.p50, 2)}× relay`,
+      target: "—",
+      notes: [`driver → result, one task in flight, ${SEQUENTIAL} tasks`],
+    },
+    {
+      figure: "clusterP99Ms",
+      value: `${fmt(cluster.p99, 3)} ms`,
+      reference: `relay ${fmt(relay.p99, 3)} ms`,
+      ratio: `${fmt(cluster.p99 / relay.p99, 2)}× relay`,
+      target: "—",
+    },
   ];
   return { figures, rows, details: { cluster, relay } };
 }
@@ -64,7 +91,8 @@ async function measureCluster(progress) {
     const seq = await sequentialTasks(client, SEQUENTIAL, TINY, "sequential tiny task", 10_000);
     const stats = server.stats();
     const expected = WARMUP + BURST + SEQUENTIAL;
-    if (stats.done !== expected || stats.aborted || stats.requeued) throw new Error(`the cluster counts ${JSON.stringify(stats)}, expected done=${expected} and nothing aborted or requeued`);
+    if (stats.done !== expected || stats.aborted || stats.requeued)
+      throw new Error(`the cluster counts ${JSON.stringify(stats)}, expected done=${expected} and nothing aborted or requeued`);
     const answered = await workers.stop();
     if (answered !== expected) throw new Error(`the simulated workers answered ${answered} tasks, expected ${expected}`);
     return {
@@ -92,10 +120,12 @@ async function measureRelay(progress) {
     cleanup.add("the relay driver", () => driver.close());
     const burstOf = async (n) => {
       const t0 = performance.now();
-      const latencies = await Promise.all(Array.from({ length: n }, () => {
-        const t = performance.now();
-        return driver.call(TINY_BODY).then(() => performance.now() - t);
-      }));
+      const latencies = await Promise.all(
+        Array.from({ length: n }, () => {
+          const t = performance.now();
+          return driver.call(TINY_BODY).then(() => performance.now() - t);
+        }),
+      );
       return { wallMs: performance.now() - t0, latencies };
     };
     await withTimeout(burstOf(WARMUP), 30_000, "the relay warm-up");

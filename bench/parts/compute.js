@@ -33,7 +33,10 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
     const context = await browser.newContext();
     cleanup.add("the browser context", () => context.close());
     const bare = await openBarePage(context, cluster.origin);
-    await bare.page.evaluate((base) => window.bare.load("kernel", { loaderUrl: `${base}kernel.js`, wasmUrl: `${base}kernel.wasm`, shape: "modularize" }), URLS.benchBuild);
+    await bare.page.evaluate(
+      (base) => window.bare.load("kernel", { loaderUrl: `${base}kernel.js`, wasmUrl: `${base}kernel.wasm`, shape: "modularize" }),
+      URLS.benchBuild,
+    );
     const bareRun = () => bare.page.evaluate((steps) => window.bare.run("kernel", { args: [String(steps)] }), STEPS);
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
@@ -59,7 +62,8 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
       times.pipeline.push(await timedTask(client, task, "kernel task", 60_000));
       checksums.add((await readFile(out, "utf8")).trim());
     }
-    if (checksums.size !== 1) throw new Error(`the kernel's checksums differ between native, bare and pipeline runs: ${[...checksums].join(" | ")}`);
+    if (checksums.size !== 1)
+      throw new Error(`the kernel's checksums differ between native, bare and pipeline runs: ${[...checksums].join(" | ")}`);
     const record = await bench.record();
     const inPage = record.finished.slice(-ROUNDS).map((e) => e.ms);
     bare.watch.check();
@@ -91,10 +95,17 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
           reference: `native ${fmt(nativeMs, 0)} ms`,
           ratio: `wasm ${fmt(bareMs, 0)} ms / native`,
           target: "published 1.45–1.55×",
-          notes: [`wasm: the bare page's worker (emcc -O2); native: gcc -O2 -ffp-contract=off, process wall time (its CPU time: fastest ${fmt(best(times.nativeCpu.filter((x) => x !== null)), 0)} ms); median wasm / native ${fmt(median(times.bare) / median(times.native), 2)}×`],
+          notes: [
+            `wasm: the bare page's worker (emcc -O2); native: gcc -O2 -ffp-contract=off, process wall time (its CPU time: fastest ${fmt(best(times.nativeCpu.filter((x) => x !== null)), 0)} ms); median wasm / native ${fmt(median(times.bare) / median(times.native), 2)}×`,
+          ],
         },
       ],
-      details: { steps: STEPS, ms: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => round(x, 1))])), inPageMs: inPage, checksum: [...checksums][0] },
+      details: {
+        steps: STEPS,
+        ms: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => round(x, 1))])),
+        inPageMs: inPage,
+        checksum: [...checksums][0],
+      },
     };
   } finally {
     await cleanup.run();

@@ -24,10 +24,18 @@ const LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 export async function run(shared) {
   const { progress, tmp } = shared;
   return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
-    const bundle = inlineBundle(join(TEST_FIXTURES, "legacy", "kmeans.legacy.js"), join(TEST_FIXTURES, "legacy", "kmeans.legacy.wasm"));
+    const bundle = inlineBundle(
+      join(TEST_FIXTURES, "legacy", "kmeans.legacy.js"),
+      join(TEST_FIXTURES, "legacy", "kmeans.legacy.wasm"),
+    );
     const matrix = readFileSync(join(TEST_FIXTURES, "c", "data", "matrix.txt"));
     const labelsPath = join(tmp, "labels.json");
-    const definition = { ...bundle, arguments: ["--k=2"], preload_files: { "/input/matrix.txt": matrix }, result_files: { "/output/labels.json": labelsPath } };
+    const definition = {
+      ...bundle,
+      arguments: ["--k=2"],
+      preload_files: { "/input/matrix.txt": matrix },
+      result_files: { "/output/labels.json": labelsPath },
+    };
     // The task body as the cluster hands it to a worker (what the driver builds from `definition`).
     const body = {
       run_type: "wasm",
@@ -45,8 +53,12 @@ export async function run(shared) {
 
     progress(`bare page, the original widget's way: ${WARMUP} + ${TASKS} tasks`);
     const bare = await openBarePage(context, cluster.origin);
-    const original = await bare.page.evaluate(([b, runs, warmup]) => window.bare.legacyOriginal(b, { runs, warmup }), [body, TASKS, WARMUP]);
-    if (original.files["/output/labels.json"] !== LABELS) throw new Error(`the original way wrote ${original.files["/output/labels.json"]}, expected ${LABELS}`);
+    const original = await bare.page.evaluate(
+      ([b, runs, warmup]) => window.bare.legacyOriginal(b, { runs, warmup }),
+      [body, TASKS, WARMUP],
+    );
+    if (original.files["/output/labels.json"] !== LABELS)
+      throw new Error(`the original way wrote ${original.files["/output/labels.json"]}, expected ${LABELS}`);
     bare.watch.check();
     await bare.page.close();
 
@@ -73,7 +85,9 @@ export async function run(shared) {
           reference: `original ${fmt(originalMs, 1)} ms/task`,
           ratio: `original / pipeline ${fmt(pipelineMs, 1)} ms/task`,
           target: "≥ 4",
-          notes: [`kmeans.legacy (C adapter) --k=2, medians of ${TASKS} tasks one at a time; in the page (taskFinished.ms) ${fmt(median(inPage), 0)} ms; labels ${LABELS} both ways`],
+          notes: [
+            `kmeans.legacy (C adapter) --k=2, medians of ${TASKS} tasks one at a time; in the page (taskFinished.ms) ${fmt(median(inPage), 0)} ms; labels ${LABELS} both ways`,
+          ],
         },
       ],
       details: { originalMs: original.ms.map((x) => round(x, 2)), pipelineMs: rtt.map((x) => round(x, 2)), inPageMs: inPage },

@@ -39,10 +39,13 @@ export async function run(shared) {
 
     progress(`bare page: ${BARE_RUNS} no-op runs`);
     const bare = await openBarePage(context, cluster.origin);
-    const bareRuns = await bare.page.evaluate(async ({ base, runs }) => {
-      await window.bare.load("noop", { loaderUrl: `${base}noop.js`, wasmUrl: `${base}noop.wasm`, shape: "modularize" });
-      return window.bare.run("noop", { runs, warmup: 20 });
-    }, { base: URLS.benchBuild, runs: BARE_RUNS });
+    const bareRuns = await bare.page.evaluate(
+      async ({ base, runs }) => {
+        await window.bare.load("noop", { loaderUrl: `${base}noop.js`, wasmUrl: `${base}noop.wasm`, shape: "modularize" });
+        return window.bare.run("noop", { runs, warmup: 20 });
+      },
+      { base: URLS.benchBuild, runs: BARE_RUNS },
+    );
     bare.watch.check();
     await bare.page.close();
 
@@ -65,7 +68,14 @@ export async function run(shared) {
       const benchUrl = bench.page.url();
       profiles = await profileTargets(
         browser,
-        (info) => (info.type === "page" && info.url === benchUrl ? "page" : info.type === "iframe" && info.url === "about:srcdoc" ? "sandbox frame" : info.type === "worker" && info.url.startsWith("blob:null/") ? "worker" : null),
+        (info) =>
+          info.type === "page" && info.url === benchUrl
+            ? "page"
+            : info.type === "iframe" && info.url === "about:srcdoc"
+              ? "sandbox frame"
+              : info.type === "worker" && info.url.startsWith("blob:null/")
+                ? "worker"
+                : null,
         () => sequentialTasks(client, PROFILED_TASKS, noop, "profiled no-op task"),
         { saveTo: join(await profilesDir(), "overhead") },
       );
@@ -86,7 +96,13 @@ export async function run(shared) {
         notes: [
           `median of ${TASKS} warm no-op tasks, one at a time, driver → result; bare: median of ${BARE_RUNS} runs in bare.html's worker (compiled once, instance per run)`,
           `where it goes (medians): in the page (public taskFinished.ms, whole ms) ${fmt(median(inPage), 0)} ms (mean ${fmt(mean(inPage), 2)}); cluster has the task → has its result ${fmt(median(atCluster), 2)} ms; so driver → cluster and back ≈ ${fmt(pipelineMs - median(atCluster), 2)} ms, cluster → page → cluster outside the page's own time ≈ ${fmt(median(atCluster) - median(inPage), 2)} ms`,
-          ...(profiles ?? []).map((p) => `profile ${p.target}: busy ${p.busyMs} of ${p.totalMs} ms; ${p.functions.slice(0, 4).map((f) => `${f.fn} ${Math.round(f.shareOfBusy * 100)}%`).join(", ")}`),
+          ...(profiles ?? []).map(
+            (p) =>
+              `profile ${p.target}: busy ${p.busyMs} of ${p.totalMs} ms; ${p.functions
+                .slice(0, 4)
+                .map((f) => `${f.fn} ${Math.round(f.shareOfBusy * 100)}%`)
+                .join(", ")}`,
+          ),
         ],
       },
     ];

@@ -36,7 +36,10 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
 
     progress(`bare page: fetch + copy (+ POST back), ${RUNS} runs each`);
     const bare = await openBarePage(context, cluster.origin);
-    await bare.page.evaluate((base) => window.bare.load("copy", { loaderUrl: `${base}copy.js`, wasmUrl: `${base}copy.wasm`, shape: "modularize" }), URLS.benchBuild);
+    await bare.page.evaluate(
+      (base) => window.bare.load("copy", { loaderUrl: `${base}copy.js`, wasmUrl: `${base}copy.wasm`, shape: "modularize" }),
+      URLS.benchBuild,
+    );
     const url = `${URLS.scratch}in.bin`;
     const bareIn = [];
     const bareBoth = [];
@@ -54,17 +57,33 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
     const bench = await openBenchPage(context, cluster, { threads: 1 });
-    await timedTask(client, { ...copy, arguments: ["/input/in.bin"], preload_files: { "/input/in.bin": new Uint8Array(1024) } }, "warm-up copy task");
+    await timedTask(
+      client,
+      { ...copy, arguments: ["/input/in.bin"], preload_files: { "/input/in.bin": new Uint8Array(1024) } },
+      "warm-up copy task",
+    );
     const outPath = join(tmp, "out.bin");
     const pipeIn = [];
     const pipeBoth = [];
     for (let i = 0; i < RUNS; i++) {
       progress(`pipeline: 20 MiB in, then in and back (${i + 1} of ${RUNS})`);
-      pipeIn.push(await timedTask(client, { ...copy, arguments: ["/input/in.bin"], preload_files: { "/input/in.bin": big } }, "20 MiB copy task", 90_000));
+      pipeIn.push(
+        await timedTask(
+          client,
+          { ...copy, arguments: ["/input/in.bin"], preload_files: { "/input/in.bin": big } },
+          "20 MiB copy task",
+          90_000,
+        ),
+      );
       pipeBoth.push(
         await timedTask(
           client,
-          { ...copy, arguments: ["/input/in.bin", "/output/out.bin"], preload_files: { "/input/in.bin": big }, result_files: { "/output/out.bin": outPath } },
+          {
+            ...copy,
+            arguments: ["/input/in.bin", "/output/out.bin"],
+            preload_files: { "/input/in.bin": big },
+            result_files: { "/output/out.bin": outPath },
+          },
           "20 MiB round-trip task",
           90_000,
         ),
@@ -88,7 +107,9 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
           reference: `bare ${fmt(bareInMBps, 1)} MB/s`,
           ratio: `${fmt(inMBps / bareInMBps, 2)}× bare`,
           target: "≥ 100 MB/s",
-          notes: [`20 MiB preload file, driver → result ${fmt(median(pipeIn), 0)} ms (in the page ${fmt(median(inPage.filter((_, i) => i % 2 === 0)), 0)} ms); bare: HTTP fetch + copy ${fmt(median(bareIn), 0)} ms; median of ${RUNS}`],
+          notes: [
+            `20 MiB preload file, driver → result ${fmt(median(pipeIn), 0)} ms (in the page ${fmt(median(inPage.filter((_, i) => i % 2 === 0)), 0)} ms); bare: HTTP fetch + copy ${fmt(median(bareIn), 0)} ms; median of ${RUNS}`,
+          ],
         },
         {
           figure: "payloadRoundTripMBps",
@@ -96,10 +117,19 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
           reference: `bare ${fmt(bareBothMBps, 1)} MB/s`,
           ratio: `${fmt(bothMBps / bareBothMBps, 2)}× bare`,
           target: "—",
-          notes: [`20 MiB in and back as a result file (40 MiB moved), ${fmt(median(pipeBoth), 0)} ms (in the page ${fmt(median(inPage.filter((_, i) => i % 2 === 1)), 0)} ms); bare: fetch + copy + POST ${fmt(median(bareBoth), 0)} ms`],
+          notes: [
+            `20 MiB in and back as a result file (40 MiB moved), ${fmt(median(pipeBoth), 0)} ms (in the page ${fmt(median(inPage.filter((_, i) => i % 2 === 1)), 0)} ms); bare: fetch + copy + POST ${fmt(median(bareBoth), 0)} ms`,
+          ],
         },
       ],
-      details: { bytes: SIZE, pipelineInMs: pipeIn.map((x) => round(x, 1)), pipelineBothMs: pipeBoth.map((x) => round(x, 1)), bareInMs: bareIn.map((x) => round(x, 1)), bareBothMs: bareBoth.map((x) => round(x, 1)), inPageMs: inPage },
+      details: {
+        bytes: SIZE,
+        pipelineInMs: pipeIn.map((x) => round(x, 1)),
+        pipelineBothMs: pipeBoth.map((x) => round(x, 1)),
+        bareInMs: bareIn.map((x) => round(x, 1)),
+        bareBothMs: bareBoth.map((x) => round(x, 1)),
+        inPageMs: inPage,
+      },
     };
   } finally {
     await cleanup.run();

@@ -54,7 +54,8 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
         await page.goto(`${cluster.origin}${URLS.barePage}?cold=${encodeURIComponent(JSON.stringify(spec))}`);
         const { at, result } = await withTimeout(done, 30_000, "the bare page's cold run");
         if (!result.ok) throw new Error(`the bare page's cold run failed: ${result.error}`);
-        if (result.result.files["/output/greeting.txt"] !== GREETING) throw new Error(`the bare page's cold run wrote ${JSON.stringify(result.result.files)}`);
+        if (result.result.files["/output/greeting.txt"] !== GREETING)
+          throw new Error(`the bare page's cold run wrote ${JSON.stringify(result.result.files)}`);
         watch.check();
         return at - t0;
       } finally {
@@ -65,7 +66,11 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
     const greetingPath = join(tmp, "greeting.txt");
-    const task = { ...inlineBundle(join(DATAPKG, "datapkg.js"), join(DATAPKG, "datapkg.wasm")), data_link: dataLink, result_files: { "/output/greeting.txt": greetingPath } };
+    const task = {
+      ...inlineBundle(join(DATAPKG, "datapkg.js"), join(DATAPKG, "datapkg.wasm")),
+      data_link: dataLink,
+      result_files: { "/output/greeting.txt": greetingPath },
+    };
     /** Cold through the pipeline: the task waits in the cluster before a fresh context opens the bench page. */
     const coldBench = async () => {
       await waitFor(() => cluster.stats().workers === 0, 15_000, "no other worker on the cluster");
@@ -94,7 +99,12 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
       await waitForBenchSlots(page, cluster, 1);
       const record = await benchRecord(page, watch);
       const at = (name) => record.states.find((s) => s.state === name)?.at ?? null;
-      const timeline = { connecting: at("connecting"), running: at("running"), finished: record.finished[0]?.at ?? null, taskMs: record.finished[0]?.ms ?? null };
+      const timeline = {
+        connecting: at("connecting"),
+        running: at("running"),
+        finished: record.finished[0]?.at ?? null,
+        taskMs: record.finished[0]?.ms ?? null,
+      };
       return { ms, context, page, watch, state, timeline };
     };
 
@@ -124,16 +134,23 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
     await page.reload();
     await waitForBenchSlots(page, cluster, 1);
     // threads=1: exactly one worker once the old document's are gone.
-    const workers = await waitFor(() => {
-      const w = page.workers().filter((x) => x.url().startsWith("blob:"));
-      return w.length === 1 && w;
-    }, 15_000, "the reloaded page's worker");
+    const workers = await waitFor(
+      () => {
+        const w = page.workers().filter((x) => x.url().startsWith("blob:"));
+        return w.length === 1 && w;
+      },
+      15_000,
+      "the reloaded page's worker",
+    );
     const installed = await Promise.all(workers.map((w) => w.evaluate(countWasmCompiles).catch(() => false)));
     const warmMs = [];
     for (let i = 0; i < WARM_TASKS; i++) warmMs.push(await timedTask(client, task, "warm datapkg task", 30_000));
-    const counts = installed.every(Boolean) ? await Promise.all(workers.map((w) => w.evaluate(() => self.__benchWasmCounts))) : null;
+    const counts = installed.every(Boolean)
+      ? await Promise.all(workers.map((w) => w.evaluate(() => self.__benchWasmCounts)))
+      : null;
     const record = await benchRecord(page, watch);
-    if (record.finished.length !== WARM_TASKS) throw new Error(`the reloaded page finished ${record.finished.length} tasks, expected ${WARM_TASKS}`);
+    if (record.finished.length !== WARM_TASKS)
+      throw new Error(`the reloaded page finished ${record.finished.length} tasks, expected ${WARM_TASKS}`);
     await closeBenchPage(page, cluster);
 
     const isData = (f) => f.url === dataLink;
@@ -182,7 +199,16 @@ export async function run({ browser: getBrowser, cluster: getCluster, progress, 
           ],
         },
       ],
-      details: { lastColdTimeline: timeline, coldMs: benchColds.map((x) => round(x, 1)), bareColdMs: bareColds.map((x) => round(x, 1)), warmMs: warmMs.map((x) => round(x, 1)), coldDataBytes, warmDataBytes, warmRefetched: warmOther, counts },
+      details: {
+        lastColdTimeline: timeline,
+        coldMs: benchColds.map((x) => round(x, 1)),
+        bareColdMs: bareColds.map((x) => round(x, 1)),
+        warmMs: warmMs.map((x) => round(x, 1)),
+        coldDataBytes,
+        warmDataBytes,
+        warmRefetched: warmOther,
+        counts,
+      },
     };
   } finally {
     await cleanup.run();

@@ -27,7 +27,9 @@ const STEPS = 1000; // ~0.25 s each
 function busyFraction(record) {
   const ends = new Map(record.finished.map((e) => [e.tid, e.at]));
   const starts = record.started.map((e) => e.at).sort((a, b) => a - b);
-  const busy = record.started.filter((e) => e.at < starts[starts.length - 1]).reduce((sum, e) => sum + (ends.get(e.tid) - e.at), 0);
+  const busy = record.started
+    .filter((e) => e.at < starts[starts.length - 1])
+    .reduce((sum, e) => sum + (ends.get(e.tid) - e.at), 0);
   return busy / (starts[starts.length - 1] - starts[0]);
 }
 
@@ -36,7 +38,10 @@ export async function run(shared) {
   return withContext(shared, async ({ cluster, context, cleanup }) => {
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
-    const kernel = { ...inlineBundle(join(BENCH_BUILD, "kernel.js"), join(BENCH_BUILD, "kernel.wasm")), arguments: [String(STEPS)] };
+    const kernel = {
+      ...inlineBundle(join(BENCH_BUILD, "kernel.js"), join(BENCH_BUILD, "kernel.wasm")),
+      arguments: [String(STEPS)],
+    };
     const measured = {};
     for (const share of [1, SHARE]) {
       const bench = await openBenchPage(context, cluster, { share });
@@ -61,7 +66,9 @@ export async function run(shared) {
           reference: `${fmt(measured[1] * 100, 1)} % at cpuShare 1`,
           ratio: `${fmt((value - SHARE) * 100, 1)} points off`,
           target: "±5 points",
-          notes: [`one thread, ${TASKS} kernel tasks (${STEPS} steps) queued at once; busy = the page's taskStarted → taskFinished`],
+          notes: [
+            `one thread, ${TASKS} kernel tasks (${STEPS} steps) queued at once; busy = the page's taskStarted → taskFinished`,
+          ],
         },
       ],
       details: { share: SHARE, tasks: TASKS, steps: STEPS, busyFraction: measured },

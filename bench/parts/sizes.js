@@ -40,7 +40,14 @@ export async function run() {
     const tarball = packed(name);
     const figure = packedFigure(name);
     figures[figure] = tarball.packedBytes;
-    rows.push(row(figure, tarball.packedBytes, budget.packedBytes, `${name}: ${tarball.files.length} files, ${fmt(tarball.unpackedBytes / 1024, 1)} KiB unpacked`));
+    rows.push(
+      row(
+        figure,
+        tarball.packedBytes,
+        budget.packedBytes,
+        `${name}: ${tarball.files.length} files, ${fmt(tarball.unpackedBytes / 1024, 1)} KiB unpacked`,
+      ),
+    );
   }
   return { figures, rows };
 }

@@ -21,7 +21,6 @@ import { nativeKernelPath } from "../support/native.js";
 import { BENCH_BUILD } from "../support/paths.js";
 import { fmt, round } from "../support/stats.js";
 
-
 export const title = "threads: kernel throughput with threads=2 over threads=1";
 export const budgetMs = 120_000;
 
@@ -35,9 +34,11 @@ async function nativeBurst(exe, tasks, parallel) {
   const run = promisify(execFile);
   const t0 = performance.now();
   let left = tasks;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (left-- > 0) await run(exe, [String(STEPS)]);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (left-- > 0) await run(exe, [String(STEPS)]);
+    }),
+  );
   return performance.now() - t0;
 }
 
@@ -46,7 +47,10 @@ export async function run(shared) {
   return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
-    const kernel = { ...inlineBundle(join(BENCH_BUILD, "kernel.js"), join(BENCH_BUILD, "kernel.wasm")), arguments: [String(STEPS)] };
+    const kernel = {
+      ...inlineBundle(join(BENCH_BUILD, "kernel.js"), join(BENCH_BUILD, "kernel.wasm")),
+      arguments: [String(STEPS)],
+    };
     const exe = nativeKernelPath(tmp);
     const walls = { 1: [], 2: [] };
     const native = { 1: [], 2: [] };

@@ -12,7 +12,9 @@ export async function launchChromium() {
   try {
     return await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
   } catch (err) {
-    throw new Error(`could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${err.message.split("\n")[0]}`);
+    throw new Error(
+      `could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${err.message.split("\n")[0]}`,
+    );
   }
 }
 
@@ -24,15 +26,18 @@ export function watchPage(page, origin) {
   const problems = [];
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(`console error: ${msg.text()}`);
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource"))
+      problems.push(`console error: ${msg.text()}`);
   });
   page.on("response", (res) => {
-    if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico") problems.push(`HTTP ${res.status()} for ${res.url()}`);
+    if (res.status() >= 400 && new URL(res.url()).pathname !== "/favicon.ico")
+      problems.push(`HTTP ${res.status()} for ${res.url()}`);
   });
   page.on("request", (req) => {
     const url = new URL(req.url());
     // The cluster and the payload sink (support/sink.js) are both on 127.0.0.1; nothing else may be asked.
-    if (/^(https?|wss?):$/.test(url.protocol) && url.hostname !== new URL(origin).hostname) problems.push(`the page requested ${req.url()}`);
+    if (/^(https?|wss?):$/.test(url.protocol) && url.hostname !== new URL(origin).hostname)
+      problems.push(`the page requested ${req.url()}`);
   });
   return {
     problems,
@@ -56,18 +61,23 @@ export async function openBenchPage(context, cluster, { threads = 1, share = 1, 
 
 /** Wait for the page's worker to be `running` and the cluster to hold its slots. */
 export async function waitForBenchSlots(page, cluster, slots, workers = 1) {
-  await waitFor(async () => {
-    const { state, startError } = await page.evaluate(() => window.bench?.record ?? { state: "loading" });
-    if (startError) throw new Error(`the bench page could not start its worker: ${startError}`);
-    return state === "running";
-  }, 30_000, "the bench page's worker to join the cluster");
+  await waitFor(
+    async () => {
+      const { state, startError } = await page.evaluate(() => window.bench?.record ?? { state: "loading" });
+      if (startError) throw new Error(`the bench page could not start its worker: ${startError}`);
+      return state === "running";
+    },
+    30_000,
+    "the bench page's worker to join the cluster",
+  );
   await cluster.waitForSlots(slots, workers, `the bench page's ${slots} slot(s)`);
 }
 
 /** The page's record of task events (bench.html); throws if a task failed there or the page misbehaved. */
 export async function benchRecord(page, watch) {
   const record = await page.evaluate(() => window.bench.record);
-  if (record.failed.length) throw new Error(`the bench page reported ${record.failed.length} failed task(s): ${record.failed[0].error}`);
+  if (record.failed.length)
+    throw new Error(`the bench page reported ${record.failed.length} failed task(s): ${record.failed[0].error}`);
   watch?.check();
   return record;
 }

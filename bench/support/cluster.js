@@ -35,10 +35,14 @@ export async function startCluster({ scratch = null } = {}) {
     stats: () => server.stats(),
     /** Wait until the cluster holds exactly `slots` offered slots from `workers` worker channels. */
     waitForSlots: (slots, workers, what, ms = 30_000) =>
-      waitFor(() => {
-        const s = server.stats();
-        return s.offered_slots === slots && s.workers === workers;
-      }, ms, what),
+      waitFor(
+        () => {
+          const s = server.stats();
+          return s.offered_slots === slots && s.workers === workers;
+        },
+        ms,
+        what,
+      ),
     close: () => server.close(),
   };
 }

@@ -28,7 +28,8 @@ export async function timedTask(client, definition, what, ms = 60_000) {
 /** `n` tasks one after the other: each one's driver→result ms. */
 export async function sequentialTasks(client, n, definition, what, ms = 60_000) {
   const times = [];
-  for (let i = 0; i < n; i++) times.push(await timedTask(client, typeof definition === "function" ? definition(i) : definition, what, ms));
+  for (let i = 0; i < n; i++)
+    times.push(await timedTask(client, typeof definition === "function" ? definition(i) : definition, what, ms));
   return times;
 }
 

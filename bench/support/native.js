@@ -22,9 +22,13 @@ export function nativeKernelPath(dir) {
   const exe = join(dir, "kernel-native");
   if (existsSync(exe)) return exe;
   try {
-    execFileSync("gcc", ["-O2", "-ffp-contract=off", "-o", exe, join(BENCH, "fixtures", "src", "kernel.c"), "-lm"], { stdio: "pipe" });
+    execFileSync("gcc", ["-O2", "-ffp-contract=off", "-o", exe, join(BENCH, "fixtures", "src", "kernel.c"), "-lm"], {
+      stdio: "pipe",
+    });
   } catch (err) {
-    throw new Error(`gcc could not build the native kernel (apt-get install gcc): ${err.stderr?.toString().trim() || err.message}`);
+    throw new Error(
+      `gcc could not build the native kernel (apt-get install gcc): ${err.stderr?.toString().trim() || err.message}`,
+    );
   }
   return exe;
 }
@@ -32,7 +36,9 @@ export function nativeKernelPath(dir) {
 /** CPU time (user + system) of this process's waited-for children, from /proc/self/stat (Linux; 10 ms ticks). */
 function childrenCpuMs() {
   try {
-    const fields = readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /, "").split(" ");
+    const fields = readFileSync("/proc/self/stat", "utf8")
+      .replace(/^.*\) /, "")
+      .split(" ");
     return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100; // cutime, cstime (fields 16, 17), USER_HZ 100
   } catch {
     return null;

@@ -37,11 +37,16 @@ const NEEDED = [
 export function checkBuild() {
   const missing = NEEDED.filter((f) => !existsSync(join(PACKAGES, f)));
   if (missing.length) throw new Error(`a built package is missing (packages/${missing[0]}); run \`npm run build\` first`);
-  const fixtures = ["noop", "kernel", "copy"].flatMap((n) => [`${n}.js`, `${n}.wasm`]).filter((f) => !existsSync(join(BENCH_BUILD, f)));
+  const fixtures = ["noop", "kernel", "copy"]
+    .flatMap((n) => [`${n}.js`, `${n}.wasm`])
+    .filter((f) => !existsSync(join(BENCH_BUILD, f)));
   if (fixtures.length) throw new Error(`bench/fixtures/build/${fixtures[0]} is missing; run bench/fixtures/build.sh`);
   const oldestBuild = Math.min(...NEEDED.map((f) => statSync(join(PACKAGES, f)).mtimeMs));
-  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  const sources = readdirSync(PACKAGES).map((name) => join(PACKAGES, name, "src")).filter((dir) => existsSync(dir));
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  const sources = readdirSync(PACKAGES)
+    .map((name) => join(PACKAGES, name, "src"))
+    .filter((dir) => existsSync(dir));
   const newer = sources.flatMap(walk).find((f) => statSync(f).mtimeMs > oldestBuild);
   return newer ? newer.slice(ROOT.length) : null;
 }

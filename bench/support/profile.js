@@ -46,7 +46,11 @@ export async function profileTargets(browser, label, during, { saveTo = null, to
   if (node) {
     const session = new inspector.Session();
     session.connect();
-    targets.push({ name: "node (driver + cluster)", send: (method, params) => session.post(method, params), detach: () => session.disconnect() });
+    targets.push({
+      name: "node (driver + cluster)",
+      send: (method, params) => session.post(method, params),
+      detach: () => session.disconnect(),
+    });
   }
   for (const t of targets) {
     await t.send("Profiler.enable");

@@ -63,7 +63,18 @@ export async function relayDriver(url) {
     call(body) {
       const r = String(++ref);
       const done = new Promise((ok) => pending.set(r, ok));
-      ws.send(encodeFrame({ joinRef: "1", ref: r, topic, event: ClientEvent.task, payload: { body, type: "trusted_work", ref: r, client_id: null } }, VSN));
+      ws.send(
+        encodeFrame(
+          {
+            joinRef: "1",
+            ref: r,
+            topic,
+            event: ClientEvent.task,
+            payload: { body, type: "trusted_work", ref: r, client_id: null },
+          },
+          VSN,
+        ),
+      );
       return done;
     },
     close: () => new Promise((ok) => (ws.readyState === ws.CLOSED ? ok() : (ws.once("close", ok), ws.close()))),

@@ -61,7 +61,13 @@ async function phoenixWorker(index) {
   ws.send(encodeFrame({ joinRef, ref: joinRef, topic, event: PhxEvent.join, payload: {} }, VSN));
   await joined;
   for (let i = 0; i < slots; i++) offer();
-  const heartbeat = setInterval(() => ws.send(encodeFrame({ joinRef: null, ref: String(++ref), topic: PHOENIX_TOPIC, event: PhxEvent.heartbeat, payload: {} }, VSN)), 10_000);
+  const heartbeat = setInterval(
+    () =>
+      ws.send(
+        encodeFrame({ joinRef: null, ref: String(++ref), topic: PHOENIX_TOPIC, event: PhxEvent.heartbeat, payload: {} }, VSN),
+      ),
+    10_000,
+  );
   ws.on("close", () => clearInterval(heartbeat));
 }
 

@@ -7,7 +7,11 @@ import { createServer } from "node:http";
 
 export async function startSink() {
   const http = createServer((req, res) => {
-    const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type", "access-control-allow-methods": "POST" };
+    const cors = {
+      "access-control-allow-origin": "*",
+      "access-control-allow-headers": "content-type",
+      "access-control-allow-methods": "POST",
+    };
     if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
     let bytes = 0;
     req.on("data", (chunk) => (bytes += chunk.length));

@@ -5,10 +5,16 @@ const HEADER = ["figure", "value", "reference", "ratio", "target"];
 export function printTable(rows, meta) {
   const cells = rows.map((r) => [r.figure, r.value, r.reference, r.ratio, r.target].map((c) => String(c ?? "")));
   const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) => c.map((cell, i) => cell.padEnd(widths[i])).join(" │ ").trimEnd();
+  const line = (c) =>
+    c
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join(" │ ")
+      .trimEnd();
   const out = [];
   out.push("motivus-worker benchmark (built package, dist/)");
-  out.push(`${meta.machine}, load average ${meta.loadAverage.join(" ")}; node ${meta.node}; chromium ${meta.chromium ?? "not started"}`);
+  out.push(
+    `${meta.machine}, load average ${meta.loadAverage.join(" ")}; node ${meta.node}; chromium ${meta.chromium ?? "not started"}`,
+  );
   if (meta.staleBuild) out.push(`WARNING: ${meta.staleBuild} is newer than the build`);
   out.push("");
   out.push(line(HEADER));

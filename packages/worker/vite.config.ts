@@ -14,7 +14,8 @@ import { defineConfig, transformWithEsbuild, type Plugin, type UserConfig } from
  */
 const minifyChunk: Plugin = {
   name: "minify-es-library",
-  renderChunk: (code, chunk) => transformWithEsbuild(code, chunk.fileName, { minify: true, format: "esm", target: "es2022", sourcemap: true }),
+  renderChunk: (code, chunk) =>
+    transformWithEsbuild(code, chunk.fileName, { minify: true, format: "esm", target: "es2022", sourcemap: true }),
 };
 
 const entries = {

@@ -101,7 +101,11 @@ const PROBES_SOURCE = ${"`"}__PROBES__${"`"};
 const PROBES_TEXT = PROBES.split("const PROBES_SOURCE")[0]!;
 
 /** A loader whose methods may use the probes. */
-const hostile = (methods: string) => algorithm(methods, PROBES.replace("`__PROBES__`", () => JSON.stringify(PROBES_TEXT)));
+const hostile = (methods: string) =>
+  algorithm(
+    methods,
+    PROBES.replace("`__PROBES__`", () => JSON.stringify(PROBES_TEXT)),
+  );
 
 /** The same as an ES module (wasm-bindgen `--target web` glue): imported from a blob URL in the sandbox. */
 const hostileModule = (methods: string) => ({
@@ -165,7 +169,12 @@ async function hostPage(page: Page, cluster: LoopbackServer, query = ""): Promis
     const w = window as unknown as { hostMessages: string[] };
     w.hostMessages = [];
     addEventListener("message", (e) => void w.hostMessages.push(String(JSON.stringify(e.data)).slice(0, 300)));
-    return [document.cookie, localStorage.getItem("token"), sessionStorage.getItem("token"), await (await caches.match("/secret"))!.text()];
+    return [
+      document.cookie,
+      localStorage.getItem("token"),
+      sessionStorage.getItem("token"),
+      await (await caches.match("/secret"))!.text(),
+    ];
   }, SECRET);
   expect(held).toEqual([`session=${SECRET}-cookie`, `${SECRET}-local`, `${SECRET}-session`, `${SECRET}-cache`]);
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
@@ -174,12 +183,17 @@ async function hostPage(page: Page, cluster: LoopbackServer, query = ""): Promis
     events,
     origin: cluster.origin,
     foreign: cluster.origin.replace("127.0.0.1", "localhost"),
-    run: (methods, params = [], entry) => client.selectTask(client.callAsync({ ...hostile(methods), params, ...(entry ? { entry } : {}) })),
+    run: (methods, params = [], entry) =>
+      client.selectTask(client.callAsync({ ...hostile(methods), params, ...(entry ? { entry } : {}) })),
     runModule: (methods, params = []) => client.selectTask(client.callAsync({ ...hostileModule(methods), params })),
     canaries: () => hits.filter((hit) => hit.includes("canary")),
     hits,
-    marked: async () => (await page.evaluate(() => (window as unknown as { hostMessages: string[] }).hostMessages)).filter((m) => m.includes(MARKER)),
-    nextTaskRuns: async () => expect(await client.selectTask(client.callAsync({ ...echo, arguments: ["still", "working"] }))).toBe(0),
+    marked: async () =>
+      (await page.evaluate(() => (window as unknown as { hostMessages: string[] }).hostMessages)).filter((m) =>
+        m.includes(MARKER),
+      ),
+    nextTaskRuns: async () =>
+      expect(await client.selectTask(client.callAsync({ ...echo, arguments: ["still", "working"] }))).toBe(0),
   };
 }
 
@@ -204,14 +218,30 @@ const script = (origin: string, canary: string) => `${origin}/fixtures/hostile/b
 // The probes themselves, checked: run by an ordinary worker of the host page (same origin, no
 // sandbox), the same code reaches the host's data and the network, and the server records each
 // attempt. So "blocked" in the tests below is the sandbox's doing, not a probe that cannot work.
-test("control: the same probes in an ordinary worker of the host page reach its data and the network", async ({ page, cluster }) => {
+test("control: the same probes in an ordinary worker of the host page reach its data and the network", async ({
+  page,
+  cluster,
+}) => {
   const host = await hostPage(page, cluster);
   const canary = (name: string) => `canary=control-${encodeURIComponent(name)}`;
   const ws = (origin: string) => origin.replace("http", "ws");
   const list: [string, string, string][] = [];
-  for (const [where, origin] of [["host", host.origin], ["foreign", host.foreign]] as const) {
+  for (const [where, origin] of [
+    ["host", host.origin],
+    ["foreign", host.foreign],
+  ] as const) {
     // (A worker's script must be of the page's own origin: `new Worker` of the foreign one throws before any request.)
-    for (const kind of ["fetch", "fetchNoCors", "fetchWithCredentials", "fetchKeepalive", "xhrSync", "xhrAsync", "eventSource", "importScripts", ...(where === "host" ? ["worker"] : [])]) {
+    for (const kind of [
+      "fetch",
+      "fetchNoCors",
+      "fetchWithCredentials",
+      "fetchKeepalive",
+      "xhrSync",
+      "xhrAsync",
+      "eventSource",
+      "importScripts",
+      ...(where === "host" ? ["worker"] : []),
+    ]) {
       list.push([`${kind}@${where}`, kind, `${origin}/fixtures/hostile/beacon.js?${canary(`${kind}@${where}`)}`]);
     }
     list.push([`webSocket@${where}`, "webSocket", `${ws(origin)}/socket/websocket?vsn=2.0.0&${canary(`webSocket@${where}`)}`]);
@@ -228,7 +258,10 @@ test("control: the same probes in an ordinary worker of the host page reach its 
       }),
     [PROBES_TEXT, list] as const,
   );
-  const beacon = await page.evaluate((url) => navigator.sendBeacon(url, "x"), `${host.origin}/fixtures/hostile/beacon.js?${canary("sendBeacon@host")}`);
+  const beacon = await page.evaluate(
+    (url) => navigator.sendBeacon(url, "x"),
+    `${host.origin}/fixtures/hostile/beacon.js?${canary("sendBeacon@host")}`,
+  );
   test.info().annotations.push({ type: "outcomes", description: JSON.stringify(reached) });
   expect(reached).toMatchObject({
     "fetch@host": "reached: status 200",
@@ -246,12 +279,21 @@ test("control: the same probes in an ordinary worker of the host page reach its 
   expect(reached["fetchKeepalive@host"]).toMatch(/^reached: status \d+$/);
   expect(beacon).toBe(true);
   // Every attempt left the browser, at both origins (EventSource too, though a .js file is no event stream).
-  await expect.poll(() => [...list.map(([name]) => name), "sendBeacon@host"].filter((name) => !host.canaries().some((hit) => hit.includes(canary(name))))).toEqual([]);
+  await expect
+    .poll(() =>
+      [...list.map(([name]) => name), "sendBeacon@host"].filter(
+        (name) => !host.canaries().some((hit) => hit.includes(canary(name))),
+      ),
+    )
+    .toEqual([]);
   await host.client.close();
 });
 
 test.describe("the host page's data", () => {
-  test("document, window, parent, top, opener and frameElement: a worker has none, and none leads to a document", async ({ page, cluster }) => {
+  test("document, window, parent, top, opener and frameElement: a worker has none, and none leads to a document", async ({
+    page,
+    cluster,
+  }) => {
     const host = await hostPage(page, cluster);
     const reached = await host.run(`main() {
       const out = {};
@@ -274,35 +316,57 @@ test.describe("the host page's data", () => {
 
   test("cookies: document.cookie and cookieStore", async ({ page, cluster }) => {
     const host = await hostPage(page, cluster);
-    const reached = await host.run(`main() { return probeAll({ "document.cookie": storage["document.cookie"], cookieStore: storage.cookieStore }); }`);
+    const reached = await host.run(
+      `main() { return probeAll({ "document.cookie": storage["document.cookie"], cookieStore: storage.cookieStore }); }`,
+    );
     expectNothingReached(reached);
     await host.client.close();
   });
 
   test("localStorage and sessionStorage", async ({ page, cluster }) => {
     const host = await hostPage(page, cluster);
-    expectNothingReached(await host.run(`main() { return probeAll({ localStorage: storage.localStorage, sessionStorage: storage.sessionStorage }); }`));
+    expectNothingReached(
+      await host.run(
+        `main() { return probeAll({ localStorage: storage.localStorage, sessionStorage: storage.sessionStorage }); }`,
+      ),
+    );
     await host.client.close();
   });
 
   test("IndexedDB: the host's database is neither listed nor opened", async ({ page, cluster }) => {
     const host = await hostPage(page, cluster);
-    expectNothingReached(await host.run(`main() { return probeAll({ "indexedDB.databases": storage["indexedDB.databases"], "indexedDB.open": storage["indexedDB.open"] }); }`));
+    expectNothingReached(
+      await host.run(
+        `main() { return probeAll({ "indexedDB.databases": storage["indexedDB.databases"], "indexedDB.open": storage["indexedDB.open"] }); }`,
+      ),
+    );
     await host.client.close();
   });
 
   test("Cache Storage: the host's cache is neither listed nor read", async ({ page, cluster }) => {
     const host = await hostPage(page, cluster);
-    expectNothingReached(await host.run(`main() { return probeAll({ "caches.keys": storage["caches.keys"], "caches.match": storage["caches.match"] }); }`));
+    expectNothingReached(
+      await host.run(
+        `main() { return probeAll({ "caches.keys": storage["caches.keys"], "caches.match": storage["caches.match"] }); }`,
+      ),
+    );
     await host.client.close();
   });
 });
 
 test.describe("the network, at the host's origin and at a foreign one (localhost vs 127.0.0.1)", () => {
   const cases: [string, string[], (origin: string, canary: string) => string][] = [
-    ["fetch (plain, no-cors, with credentials, keepalive POST)", ["fetch", "fetchNoCors", "fetchWithCredentials", "fetchKeepalive"], script],
+    [
+      "fetch (plain, no-cors, with credentials, keepalive POST)",
+      ["fetch", "fetchNoCors", "fetchWithCredentials", "fetchKeepalive"],
+      script,
+    ],
     ["XMLHttpRequest (sync and async)", ["xhrSync", "xhrAsync"], script],
-    ["WebSocket (the cluster's own worker and driver sockets)", ["webSocket"], (origin, canary) => `${origin.replace("http", "ws")}/socket/websocket?vsn=2.0.0&${canary}`],
+    [
+      "WebSocket (the cluster's own worker and driver sockets)",
+      ["webSocket"],
+      (origin, canary) => `${origin.replace("http", "ws")}/socket/websocket?vsn=2.0.0&${canary}`,
+    ],
     ["EventSource", ["eventSource"], script],
     ["navigator.sendBeacon", ["sendBeacon"], script],
     ["importScripts of a host script", ["importScripts"], script],
@@ -312,8 +376,14 @@ test.describe("the network, at the host's origin and at a foreign one (localhost
     test(title, async ({ page, cluster }) => {
       const host = await hostPage(page, cluster);
       const list = kinds.flatMap((kind) => targets(host, kind, url));
-      if (kinds.includes("webSocket")) list.push(["webSocket@host-driver", "webSocket", `${host.origin.replace("http", "ws")}/client_socket/websocket?vsn=2.0.0&canary=driver`]);
-      if (kinds.includes("import")) list.push(["import@data", "import", `data:text/javascript,export const ran = "a data: module ran"; // canary`]);
+      if (kinds.includes("webSocket"))
+        list.push([
+          "webSocket@host-driver",
+          "webSocket",
+          `${host.origin.replace("http", "ws")}/client_socket/websocket?vsn=2.0.0&canary=driver`,
+        ]);
+      if (kinds.includes("import"))
+        list.push(["import@data", "import", `data:text/javascript,export const ran = "a data: module ran"; // canary`]);
       const reached = await host.run(`main(list) { return attempt(list); }`, [list]);
       expect(Object.keys(reached as object).sort()).toEqual(list.map(([name]) => name).sort());
       expectNothingReached(reached);
@@ -324,7 +394,10 @@ test.describe("the network, at the host's origin and at a foreign one (localhost
   }
 });
 
-test("the frame and the host page: postMessage to the frame (forged frame-protocol messages) reaches neither the host nor the pool", async ({ page, cluster }) => {
+test("the frame and the host page: postMessage to the frame (forged frame-protocol messages) reaches neither the host nor the pool", async ({
+  page,
+  cluster,
+}) => {
   const host = await hostPage(page, cluster);
   const reached = await host.run(
     `main(marker) {
@@ -351,7 +424,10 @@ test("the frame and the host page: postMessage to the frame (forged frame-protoc
   await host.client.close();
 });
 
-test("nested workers: their storage and network are blocked too, and workers of host or data: URLs do not start", async ({ page, cluster }) => {
+test("nested workers: their storage and network are blocked too, and workers of host or data: URLs do not start", async ({
+  page,
+  cluster,
+}) => {
   const host = await hostPage(page, cluster);
   const nestedList = [
     ...targets(host, "fetch", script),
@@ -361,7 +437,10 @@ test("nested workers: their storage and network are blocked too, and workers of 
     ...targets(host, "importScripts", script),
     ...targets(host, "import", (origin, canary) => `${origin}/fixtures/hostile/beacon.mjs?${canary}`),
   ].map(([name, kind, url]) => [`nested ${name}`, kind, url.replace("canary=", "canary=nested-")]);
-  const ownList = [...targets(host, "worker", script), ["worker@data", "worker", "data:text/javascript,postMessage('a data: worker ran')"]];
+  const ownList = [
+    ...targets(host, "worker", script),
+    ["worker@data", "worker", "data:text/javascript,postMessage('a data: worker ran')"],
+  ];
   const reached = (await host.run(
     `async main(nestedList, ownList) {
       // A nested worker (blob: workers are allowed) with the same probes, and a worker of its own inside it.
@@ -376,16 +455,35 @@ test("nested workers: their storage and network are blocked too, and workers of 
     }`,
     [nestedList, ownList],
   )) as Record<string, string>;
-  expect(Object.keys(reached)).toEqual(expect.arrayContaining([...nestedList.map(([name]) => name!), "document.cookie", "localStorage", "indexedDB.open", "caches.match", "grandchild", "worker@host", "worker@foreign", "worker@data"]));
+  expect(Object.keys(reached)).toEqual(
+    expect.arrayContaining([
+      ...nestedList.map(([name]) => name!),
+      "document.cookie",
+      "localStorage",
+      "indexedDB.open",
+      "caches.match",
+      "grandchild",
+      "worker@host",
+      "worker@foreign",
+      "worker@data",
+    ]),
+  );
   expectNothingReached(reached);
   await host.nextTaskRuns();
   expect(host.canaries()).toEqual([]);
   await host.client.close();
 });
 
-test("an ES module loader, and the module workers it starts (as ES-module -pthread programs start their threads): the host's data and the network stay out of reach", async ({ page, cluster }) => {
+test("an ES module loader, and the module workers it starts (as ES-module -pthread programs start their threads): the host's data and the network stay out of reach", async ({
+  page,
+  cluster,
+}) => {
   const host = await hostPage(page, cluster);
-  const list = [...targets(host, "fetch", script), ...targets(host, "xhrSync", script), ...targets(host, "import", (origin, canary) => `${origin}/fixtures/hostile/beacon.mjs?${canary}`)];
+  const list = [
+    ...targets(host, "fetch", script),
+    ...targets(host, "xhrSync", script),
+    ...targets(host, "import", (origin, canary) => `${origin}/fixtures/hostile/beacon.mjs?${canary}`),
+  ];
   const threadList = list.map(([name, kind, url]) => [`thread ${name}`, kind, url.replace("canary=", "canary=thread-")]);
   const reached = (await host.runModule(
     `async main(list, threadList) {
@@ -401,7 +499,15 @@ test("an ES module loader, and the module workers it starts (as ES-module -pthre
     }`,
     [list, threadList],
   )) as Record<string, string>;
-  expect(Object.keys(reached)).toEqual(expect.arrayContaining([...list.map(([name]) => name!), ...threadList.map(([name]) => name!), "document.cookie", "thread localStorage", "thread indexedDB.open"]));
+  expect(Object.keys(reached)).toEqual(
+    expect.arrayContaining([
+      ...list.map(([name]) => name!),
+      ...threadList.map(([name]) => name!),
+      "document.cookie",
+      "thread localStorage",
+      "thread indexedDB.open",
+    ]),
+  );
   expectNothingReached(reached);
   await host.nextTaskRuns();
   expect(host.canaries()).toEqual([]);
@@ -413,9 +519,17 @@ test("a WASI program sees only the task's own files: paths that climb out of / f
   // The C program of test/fixtures/wasi reads the files named in its arguments and exits 1 when one cannot be opened.
   const inputs = ["/../../../etc/passwd", "../etc/hostname", "/proc/self/environ"];
   const out = join(await mkdtemp(join(tmpdir(), "motivus-wasi-attack-")), "r.txt");
-  const wordfreq = { wasm_path: `${fixtures}/wasi/build/wordfreq-c.wasm`, arguments: ["/output/r.txt", ...inputs], result_files: { "/output/r.txt": out } };
+  const wordfreq = {
+    wasm_path: `${fixtures}/wasi/build/wordfreq-c.wasm`,
+    arguments: ["/output/r.txt", ...inputs],
+    result_files: { "/output/r.txt": out },
+  };
   expect(await host.client.selectTask(host.client.callAsync(wordfreq))).toBe(1);
-  const readable = { ...wordfreq, arguments: ["/output/r.txt", "/input/a.txt"], preload_files: { "/input/a.txt": "the task's own file" } };
+  const readable = {
+    ...wordfreq,
+    arguments: ["/output/r.txt", "/input/a.txt"],
+    preload_files: { "/input/a.txt": "the task's own file" },
+  };
   expect(await host.client.selectTask(host.client.callAsync(readable))).toBe(0); // control: its own files it reads
   expect(await readFile(out, "utf8")).toContain("the"); // the word counts of its own file
   await host.nextTaskRuns();
@@ -423,7 +537,10 @@ test("a WASI program sees only the task's own files: paths that climb out of / f
 });
 
 test.describe("floods and forged replies on the runtime's own channels", () => {
-  test("a postMessage flood (20,000 to the frame, 20,000 forged replies on the runtime's port): the task is answered and the next one runs", async ({ page, cluster }) => {
+  test("a postMessage flood (20,000 to the frame, 20,000 forged replies on the runtime's port): the task is answered and the next one runs", async ({
+    page,
+    cluster,
+  }) => {
     const host = await hostPage(page, cluster);
     const answer = await host.run(
       `main(n, marker) {
@@ -447,7 +564,10 @@ test.describe("floods and forged replies on the runtime's own channels", () => {
     await host.client.close();
   });
 
-  test("a forged reply on the runtime's port (a Comlink proxy as its outcome) is a clear failure; the next task runs", async ({ page, cluster }) => {
+  test("a forged reply on the runtime's port (a Comlink proxy as its outcome) is a clear failure; the next task runs", async ({
+    page,
+    cluster,
+  }) => {
     const host = await hostPage(page, cluster);
     const forged = host.run(`main() {
       const post = MessagePort.prototype.postMessage;
@@ -505,14 +625,23 @@ test.describe("the JS heap exhausted", () => {
   // iframe). Nothing tells the host page: no worker error, no `crashed` message, the iframe element
   // stays in the document. While a task runs the host pings the frame; a frame that stops answering
   // is replaced and its tasks end as crashes.
-  test("an algorithm that exhausts the JS heap kills the sandbox frame's process: the task fails as a crash (12) at once, not at its deadline, and the next task runs", async ({ playwright, cluster }) => {
+  test("an algorithm that exhausts the JS heap kills the sandbox frame's process: the task fails as a crash (12) at once, not at its deadline, and the next task runs", async ({
+    playwright,
+    cluster,
+  }) => {
     test.setTimeout(120_000);
     // A browser of its own whose V8 heap limit is 256 MiB instead of gigabytes: the same ending, in seconds, without the RAM.
-    const browser = await playwright.chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, "--js-flags=--max-old-space-size=256"], headless: true });
+    const browser = await playwright.chromium.launch({
+      executablePath: chromiumPath(),
+      args: [...CHROMIUM_ARGS, "--js-flags=--max-old-space-size=256"],
+      headless: true,
+    });
     try {
       const host = await hostPage(await browser.newPage(), cluster, "&deadline=60000");
       const sent = Date.now();
-      const failed = host.run(`main() { const keep = []; for (let i = 0;; i++) keep.push({ i, s: "x" + i, list: [i, i + 1, i + 2] }); }`);
+      const failed = host.run(
+        `main() { const keep = []; for (let i = 0;; i++) keep.push({ i, s: "x" + i, list: [i, i + 1, i + 2] }); }`,
+      );
       await expect(failed).rejects.toThrow(TaskError);
       // A crash (12, "the algorithm's worker crashed (...)"), not the deadline (11). Playwright counts the page as
       // crashed once its frame's process is gone, so the page's own events no longer reach the test: the driver's error tells.
@@ -537,13 +666,28 @@ test.describe("work an algorithm leaves running after its answer", () => {
   // slot idle.
   const nested = (source: string) => `new Worker(URL.createObjectURL(new Blob([${JSON.stringify(source)}])))`;
   const loops: [string, string][] = [
-    ["an interval set through WorkerGlobalScope.prototype.setInterval", `WorkerGlobalScope.prototype.setInterval.call(self, () => self.ticks++, 5);`],
-    ["a requestAnimationFrame loop", `const frame = () => { self.ticks++; requestAnimationFrame(frame); }; requestAnimationFrame(frame);`],
-    ["a MessageChannel ping-pong", `const c = new MessageChannel(); c.port1.onmessage = () => { self.ticks++; c.port2.postMessage(0); }; c.port2.postMessage(0);`],
+    [
+      "an interval set through WorkerGlobalScope.prototype.setInterval",
+      `WorkerGlobalScope.prototype.setInterval.call(self, () => self.ticks++, 5);`,
+    ],
+    [
+      "a requestAnimationFrame loop",
+      `const frame = () => { self.ticks++; requestAnimationFrame(frame); }; requestAnimationFrame(frame);`,
+    ],
+    [
+      "a MessageChannel ping-pong",
+      `const c = new MessageChannel(); c.port1.onmessage = () => { self.ticks++; c.port2.postMessage(0); }; c.port2.postMessage(0);`,
+    ],
     ["a scheduler.postTask loop", `const loop = () => { self.ticks++; scheduler.postTask(loop, { delay: 5 }); }; loop();`],
     // In the background: at a task's own priority its continuations would starve the timer it answers by.
-    ["a scheduler.yield loop", `scheduler.postTask(async () => { for (;;) { await scheduler.yield(); self.ticks++; } }, { priority: "background" });`],
-    ["a BroadcastChannel ping-pong", `const a = new BroadcastChannel("loop"), b = new BroadcastChannel("loop"); a.onmessage = () => { self.ticks++; b.postMessage(0); }; b.postMessage(0);`],
+    [
+      "a scheduler.yield loop",
+      `scheduler.postTask(async () => { for (;;) { await scheduler.yield(); self.ticks++; } }, { priority: "background" });`,
+    ],
+    [
+      "a BroadcastChannel ping-pong",
+      `const a = new BroadcastChannel("loop"), b = new BroadcastChannel("loop"); a.onmessage = () => { self.ticks++; b.postMessage(0); }; b.postMessage(0);`,
+    ],
     [
       // Ports no MessageChannel constructor of this worker made: both ends handed over by a nested worker (which is then ended).
       "a ping-pong on both ports of a channel a nested worker made and handed over",
@@ -573,7 +717,10 @@ test.describe("work an algorithm leaves running after its answer", () => {
     });
   }
 
-  test("a microtask loop left spinning after the answer: its worker is replaced, and the same algorithm's next task runs at once, not at its deadline", async ({ page, cluster }) => {
+  test("a microtask loop left spinning after the answer: its worker is replaced, and the same algorithm's next task runs at once, not at its deadline", async ({
+    page,
+    cluster,
+  }) => {
     const host = await hostPage(page, cluster, "&deadline=3000");
     const methods = `
       main() { Promise.resolve().then(function spin() { return Promise.resolve().then(spin); }); return "answered"; },
@@ -588,7 +735,10 @@ test.describe("work an algorithm leaves running after its answer", () => {
   });
 });
 
-test("globals: the same algorithm's next task may read what the first left; another algorithm reads none of it", async ({ page, cluster }) => {
+test("globals: the same algorithm's next task may read what the first left; another algorithm reads none of it", async ({
+  page,
+  cluster,
+}) => {
   const host = await hostPage(page, cluster);
   const reader = (tag: string) => `
     main(secret) { self.leftBehind = secret; Object.prototype.polluted = secret; return "left"; },
@@ -596,8 +746,13 @@ test("globals: the same algorithm's next task may read what the first left; anot
   expect(await host.run(reader("A"), [`${MARKER}-globals`])).toBe("left");
   // Same algorithm (same wasm and loader): the warm worker, allowed to see its own leftovers.
   const sameAlgorithm = (await host.run(reader("A"), [], "read")) as unknown[];
-  expect([[`${MARKER}-globals`, `${MARKER}-globals`, "A"], [null, null, "A"]]).toContainEqual(sameAlgorithm);
-  test.info().annotations.push({ type: "observed", description: `the same algorithm's next task read ${JSON.stringify(sameAlgorithm)}` });
+  expect([
+    [`${MARKER}-globals`, `${MARKER}-globals`, "A"],
+    [null, null, "A"],
+  ]).toContainEqual(sameAlgorithm);
+  test
+    .info()
+    .annotations.push({ type: "observed", description: `the same algorithm's next task read ${JSON.stringify(sameAlgorithm)}` });
   // Another algorithm (another loader): a fresh worker.
   expect(await host.run(reader("B"), [], "read")).toEqual([null, null, "B"]);
   await host.client.close();

@@ -8,7 +8,10 @@ import { WorkerEvent } from "motivus-protocol";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { fakeCluster } from "./support/fake-cluster.js";
 
-test("malformed tasks get an error result for their tid, garbage is ignored, and the worker keeps working", async ({ page, cluster }) => {
+test("malformed tasks get an error result for their tid, garbage is ignored, and the worker keeps working", async ({
+  page,
+  cluster,
+}) => {
   const fake = await fakeCluster();
   try {
     await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1&cluster=${encodeURIComponent(fake.origin)}`);
@@ -35,7 +38,13 @@ test("malformed tasks get an error result for their tid, garbage is ignored, and
       tid,
       type: "work",
       extra_field_from_a_newer_cluster: true,
-      body: { wasm: toBase64(wasm!), loader: toBase64(loader!), arguments: "ok", result_files: { "/output/args.txt": "x" }, unknown: 1 },
+      body: {
+        wasm: toBase64(wasm!),
+        loader: toBase64(loader!),
+        arguments: "ok",
+        result_files: { "/output/args.txt": "x" },
+        unknown: 1,
+      },
     });
     await expect.poll(() => fake.results.length).toBe(2);
     expect(fake.results[1].tid).toBe(tid);

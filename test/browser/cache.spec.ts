@@ -16,7 +16,10 @@ import { expect, fixtures, root, test as base } from "./support/cluster.js";
 interface CachePage {
   motivusWorker: MotivusWorker;
   cacheStore: {
-    contents(): Promise<{ sizes: Record<string, number>; index: { links: Record<string, { key: string; etag: string | null }> } | null }>;
+    contents(): Promise<{
+      sizes: Record<string, number>;
+      index: { links: Record<string, { key: string; etag: string | null }> } | null;
+    }>;
     overwrite(key: string, bytes: number[]): Promise<void>;
   };
 }
@@ -32,7 +35,12 @@ const test = base.extend<{ packages: string }>({
     const server = await startLoopback({
       port: 0,
       algorithms: `${fixtures}/registry`,
-      mounts: { "/fixtures/": fixtures, "/pages/": `${root}/test/browser/pages`, "/modules/": `${root}/node_modules`, "/packages/": packages },
+      mounts: {
+        "/fixtures/": fixtures,
+        "/pages/": `${root}/test/browser/pages`,
+        "/modules/": `${root}/node_modules`,
+        "/packages/": packages,
+      },
       log: (line) => clusterLog.push(line),
     });
     await use(server);
@@ -65,7 +73,8 @@ async function reopen(page: Page, cluster: LoopbackServer, query = ""): Promise<
   await openWorker(page, cluster, query);
 }
 
-const stats = (page: Page): Promise<CacheStats> => page.evaluate(() => (window as unknown as CachePage).motivusWorker.cacheStats());
+const stats = (page: Page): Promise<CacheStats> =>
+  page.evaluate(() => (window as unknown as CachePage).motivusWorker.cacheStats());
 const contents = (page: Page) => page.evaluate(() => (window as unknown as CachePage).cacheStore.contents());
 const storedKeys = async (page: Page) => Object.keys((await contents(page)).sizes).sort();
 
@@ -74,7 +83,9 @@ async function greetingVia(cluster: LoopbackServer, link: string): Promise<strin
   const out = join(await mkdtemp(join(tmpdir(), "motivus-greeting-")), "greeting.txt");
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
   try {
-    expect(await client.selectTask(client.callAsync({ ...datapkg, data_link: link, result_files: { "/output/greeting.txt": out } }))).toBe(0);
+    expect(
+      await client.selectTask(client.callAsync({ ...datapkg, data_link: link, result_files: { "/output/greeting.txt": out } })),
+    ).toBe(0);
     return await readFile(out, "utf8");
   } finally {
     await client.close();
@@ -92,7 +103,11 @@ test.afterEach(async ({ clusterLog }, info) => {
   if (info.status !== info.expectedStatus) console.log(`DEBUG ${info.title}\n${clusterLog.join("\n")}`);
 });
 
-test("a second page load runs the task from the cache with the network to data_link blocked", async ({ page, cluster, packages }) => {
+test("a second page load runs the task from the cache with the network to data_link blocked", async ({
+  page,
+  cluster,
+  packages,
+}) => {
   const link = await publish(packages, cluster.origin, 1);
   await openWorker(page, cluster);
   expect(await greetingVia(cluster, link)).toBe(greeting(1));
@@ -151,7 +166,11 @@ test("a damaged entry is detected by its hash, dropped and fetched again", async
   expect(await stats(page)).toMatchObject({ persistent: true, hits: 0, misses: 1, entries: 1 });
 });
 
-test("without IndexedDB (simulated: its getter throws, as in a storage-blocked context) tasks still run, in memory, and stats say why", async ({ page, cluster, packages }) => {
+test("without IndexedDB (simulated: its getter throws, as in a storage-blocked context) tasks still run, in memory, and stats say why", async ({
+  page,
+  cluster,
+  packages,
+}) => {
   await page.context().addInitScript(() => {
     Object.defineProperty(window, "indexedDB", {
       get() {
@@ -170,7 +189,11 @@ test("without IndexedDB (simulated: its getter throws, as in a storage-blocked c
   expect(now.reason).toMatch(/IndexedDB is unavailable in this context \(private window\?\): SecurityError: blocked/);
 });
 
-test("validators: an unchanged file revalidates with a 304 and runs from the cached bytes; a changed one is fetched anew", async ({ page, cluster, packages }) => {
+test("validators: an unchanged file revalidates with a 304 and runs from the cached bytes; a changed one is fetched anew", async ({
+  page,
+  cluster,
+  packages,
+}) => {
   const link = await publish(packages, cluster.origin, 1);
   const statuses = statusesOf(page, link);
   await openWorker(page, cluster);
@@ -194,14 +217,23 @@ test("validators: an unchanged file revalidates with a 304 and runs from the cac
   await expect.poll(() => storedKeys(page)).toEqual([sha256(zipOf(2))]);
 });
 
-test("data saver (simulated: navigator.connection.saveData set by an init script): a package over saveDataMaxBytes is refused with a reason, one under it runs", async ({ page, cluster, packages }) => {
+test("data saver (simulated: navigator.connection.saveData set by an init script): a package over saveDataMaxBytes is refused with a reason, one under it runs", async ({
+  page,
+  cluster,
+  packages,
+}) => {
   await page.context().addInitScript(() => Object.defineProperty(navigator, "connection", { value: { saveData: true } }));
   const link = await publish(packages, cluster.origin, 1);
   const size = zipOf(1).byteLength;
 
   await openWorker(page, cluster, `?saveDataMax=${size - 1}`);
-  expect(await page.evaluate(() => (window as unknown as CachePage).motivusWorker.budget)).toMatchObject({ limits: ["save-data"], maxDataBytes: size - 1 });
-  await expect(greetingVia(cluster, link)).rejects.toThrow(`data_link ${link} is larger than the ${size - 1} bytes a data package may have`);
+  expect(await page.evaluate(() => (window as unknown as CachePage).motivusWorker.budget)).toMatchObject({
+    limits: ["save-data"],
+    maxDataBytes: size - 1,
+  });
+  await expect(greetingVia(cluster, link)).rejects.toThrow(
+    `data_link ${link} is larger than the ${size - 1} bytes a data package may have`,
+  );
 
   await reopen(page, cluster, `?saveDataMax=${size}`);
   expect(await greetingVia(cluster, link)).toBe(greeting(1));

@@ -9,7 +9,6 @@ import { startCli } from "../support/cli.js";
 import { runPublishedDriver, runPythonDriver } from "../support/python.js";
 import { expect, fixtures, root, test } from "./support/cluster.js";
 
-
 test("the docs' driver, verbatim, prints [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] with the published client against --headless 1", async () => {
   test.setTimeout(120_000);
   const cli = startCli(["--port", "0", "--headless", "1", "--deadline", "5", "--algorithms", `${fixtures}/registry`]);
@@ -18,7 +17,9 @@ test("the docs' driver, verbatim, prints [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] with the
     const repo = (await cli.line(/export ALGORITHM_REPO_HOST=(\S+)/))[1]!;
     // host:port only: the published client writes `http://${ALGORITHM_REPO_HOST}/api/...` itself.
     expect(repo).toMatch(/^localhost:\d+$/);
-    await expect.poll(async () => (await (await fetch(`http://${repo}/api/loopback/stats`)).json()).offered_slots, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => (await (await fetch(`http://${repo}/api/loopback/stats`)).json()).offered_slots, { timeout: 30_000 })
+      .toBe(1);
 
     const env = { WEBSOCKET_URI: uri, ALGORITHM_REPO_HOST: repo };
     const dir = await mkdtemp(join(tmpdir(), "motivus-docs-"));
@@ -29,7 +30,11 @@ test("the docs' driver, verbatim, prints [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] with the
     expect(cli.output.join("\n")).toMatch(/task 1 queued \(trusted_work[\s\S]*task 1 dispatched to worker/);
 
     // A task that fails is logged as failed, with its reason, in one line.
-    const failed = (await runPythonDriver(dir, { algorithm: "kmeans", algorithm_version: "0.0.1", params: [[[1, 2]], 3] }, env)) as { error?: string };
+    const failed = (await runPythonDriver(
+      dir,
+      { algorithm: "kmeans", algorithm_version: "0.0.1", params: [[[1, 2]], 3] },
+      env,
+    )) as { error?: string };
     expect(failed.error).toMatch(/kmeans/);
     await cli.line(/task 2 failed in \d+ ms on worker \w+: .*kmeans/);
 
@@ -53,7 +58,18 @@ test("--help documents every flag", async () => {
   const cli = startCli(["--help"]);
   await new Promise((ok) => cli.child.once("exit", ok));
   const help = cli.output.join("\n");
-  for (const flag of ["--port", "--host", "--token", "--algorithms", "--headless", "--threads", "--deadline", "--quiet", "--help"]) expect(help).toContain(flag);
+  for (const flag of [
+    "--port",
+    "--host",
+    "--token",
+    "--algorithms",
+    "--headless",
+    "--threads",
+    "--deadline",
+    "--quiet",
+    "--help",
+  ])
+    expect(help).toContain(flag);
   expect(help).toContain("export WEBSOCKET_URI=ws://localhost:<port>/client_socket/websocket");
   expect(help).toContain("export ALGORITHM_REPO_HOST=localhost:<port>");
 });

@@ -92,7 +92,8 @@ async function throughPython(c: CorpusCase): Promise<{ outcome: CorpusOutcome; e
   // `result.get("data", result)`: a failure without data is the whole body, with its error.
   const data = result !== null && typeof result === "object" && "error" in result ? null : result;
   const files: CorpusOutcome["files"] = {};
-  for (const [i, path] of c.resultFiles.entries()) files[path] = await readFile(join(dir, "results", c.name, String(i))).catch(() => undefined);
+  for (const [i, path] of c.resultFiles.entries())
+    files[path] = await readFile(join(dir, "results", c.name, String(i))).catch(() => undefined);
   // A non-zero exit is data and error both: the client returns the data, the reason is in stderr.
   const outcome = { data, stdout: await logged(answer!.ref, "stdout"), stderr: await logged(answer!.ref, "stderr"), files };
   return { outcome, error: result && typeof result === "object" ? (result.error ?? null) : null };
@@ -101,7 +102,9 @@ async function throughPython(c: CorpusCase): Promise<{ outcome: CorpusOutcome; e
 async function throughTypeScriptDriver(c: CorpusCase): Promise<{ outcome: CorpusOutcome; error: string | null }> {
   const client = await Client.connect({ uri: env.WEBSOCKET_URI! });
   try {
-    const preload = Object.fromEntries(await Promise.all(Object.entries(c.preloadFiles).map(async ([path, file]) => [path, new Uint8Array(await readFile(file))])));
+    const preload = Object.fromEntries(
+      await Promise.all(Object.entries(c.preloadFiles).map(async ([path, file]) => [path, new Uint8Array(await readFile(file))])),
+    );
     const out = join(dir, "ts", c.name);
     await mkdir(out, { recursive: true });
     const task = client.callAsync({

@@ -32,9 +32,13 @@ for (const c of [...emscriptenCorpus(), ...wasiCases()]) {
       expect(outcome.error, c.knownGap.why).toMatch(new RegExp(c.knownGap.error));
       return;
     }
-    const files = Object.fromEntries(Object.keys(c.expected.files).map((path) => [path, typeof outcome.body[path] === "string" ? Buffer.from(outcome.body[path] as string, "base64") : undefined]));
+    const files = Object.fromEntries(
+      Object.keys(c.expected.files).map((path) => [
+        path,
+        typeof outcome.body[path] === "string" ? Buffer.from(outcome.body[path] as string, "base64") : undefined,
+      ]),
+    );
     const found = differences(c, { data: outcome.body.data, stdout: outcome.stdout ?? "", stderr: outcome.stderr ?? "", files });
     expect(found, `${c.name}: ${outcome.error ?? ""}`).toEqual([]);
   });
 }
-

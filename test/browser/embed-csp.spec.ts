@@ -35,10 +35,16 @@ async function agree(page: Page): Promise<void> {
   await page.locator("motivus-widget").getByRole("button", { name: "Agree and start" }).click();
 }
 
-test("a host with a strict CSP: without the bootstrap's hash the widget says why and the console names the hash; with exactly the README's directives every loader shape runs", async ({ browser }) => {
+test("a host with a strict CSP: without the bootstrap's hash the widget says why and the console names the hash; with exactly the README's directives every loader shape runs", async ({
+  browser,
+}) => {
   test.setTimeout(120_000);
   const dir = await mkdtemp(join(tmpdir(), "motivus-csp-"));
-  const cluster = await startLoopback({ port: 0, algorithms: `${fixtures}/registry`, mounts: { "/fixtures/": fixtures, "/host/": dir } });
+  const cluster = await startLoopback({
+    port: 0,
+    algorithms: `${fixtures}/registry`,
+    mounts: { "/fixtures/": fixtures, "/host/": dir },
+  });
   try {
     // Everything from the page's own origin ('self': the embed, the library, runtime.js and, here, the cluster).
     const base = "default-src 'none'; connect-src 'self'; script-src 'self' 'unsafe-eval' blob:";
@@ -64,7 +70,10 @@ test("a host with a strict CSP: without the bootstrap's hash the widget says why
     await page.close();
 
     // The README's list: script-src <embed origin> 'sha256-…' 'unsafe-eval' blob:; connect-src <embed origin> <cluster>.
-    await writeFile(join(dir, "strict.html"), hostPage(`default-src 'none'; connect-src 'self'; script-src 'self' '${hash}' 'unsafe-eval' blob:`));
+    await writeFile(
+      join(dir, "strict.html"),
+      hostPage(`default-src 'none'; connect-src 'self'; script-src 'self' '${hash}' 'unsafe-eval' blob:`),
+    );
     const strict = await context.newPage();
     const violations: string[] = [];
     strict.on("console", (msg) => /Content Security Policy/.test(msg.text()) && violations.push(msg.text()));
@@ -74,11 +83,41 @@ test("a host with a strict CSP: without the bootstrap's hash the widget says why
     await expect(strict.locator("motivus-widget").getByRole("status")).toHaveText("Working with 1 thread");
     const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
     const tasks = {
-      emscriptenModularize: client.callAsync({ wasm_path: c("modularize", "echo.wasm"), loader_path: c("modularize", "echo.js"), arguments: ["a"] }),
-      emscriptenClassic: client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: ["a"] }),
-      wasmBindgenWeb: client.callAsync({ wasm_path: `${wb}/web/sql_fmt_bg.wasm`, loader_path: `${wb}/web/sql_fmt.js`, entry: "format", params: ["SELECT 1;", "q.sql"] }),
-      wasmBindgenNoModules: client.callAsync({ wasm_path: `${wb}/no-modules/wasm_flate_bg.wasm`, loader_path: `${wb}/no-modules/wasm_flate.js`, entry: "zlib_encode", params: ["Hello World"] }),
-      legacyAdapter: client.callAsync({ wasm_path: `${fixtures}/legacy/kmeans.legacy.wasm`, loader_path: `${fixtures}/legacy/kmeans.legacy.js`, params: [[[1, 1], [1, 2], [9, 9], [9, 8]], 2] }),
+      emscriptenModularize: client.callAsync({
+        wasm_path: c("modularize", "echo.wasm"),
+        loader_path: c("modularize", "echo.js"),
+        arguments: ["a"],
+      }),
+      emscriptenClassic: client.callAsync({
+        wasm_path: c("classic", "echo.wasm"),
+        loader_path: c("classic", "echo.js"),
+        arguments: ["a"],
+      }),
+      wasmBindgenWeb: client.callAsync({
+        wasm_path: `${wb}/web/sql_fmt_bg.wasm`,
+        loader_path: `${wb}/web/sql_fmt.js`,
+        entry: "format",
+        params: ["SELECT 1;", "q.sql"],
+      }),
+      wasmBindgenNoModules: client.callAsync({
+        wasm_path: `${wb}/no-modules/wasm_flate_bg.wasm`,
+        loader_path: `${wb}/no-modules/wasm_flate.js`,
+        entry: "zlib_encode",
+        params: ["Hello World"],
+      }),
+      legacyAdapter: client.callAsync({
+        wasm_path: `${fixtures}/legacy/kmeans.legacy.wasm`,
+        loader_path: `${fixtures}/legacy/kmeans.legacy.js`,
+        params: [
+          [
+            [1, 1],
+            [1, 2],
+            [9, 9],
+            [9, 8],
+          ],
+          2,
+        ],
+      }),
     };
     const results: Record<string, unknown> = {};
     for (const [name, id] of Object.entries(tasks)) results[name] = await client.selectTask(id);

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { Client } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
-test("one script tag with data-cluster, started by the site's own button through window.Motivus, makes the page a worker", async ({ page, cluster }) => {
+test("one script tag with data-cluster, started by the site's own button through window.Motivus, makes the page a worker", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/pages/embed.html`);
   await page.waitForFunction(() => typeof (window as any).Motivus?.start === "function");
   expect(cluster.stats().workers).toBe(0);
@@ -15,7 +18,12 @@ test("one script tag with data-cluster, started by the site's own button through
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
   const out = join(tmpdir(), `embed-${Date.now()}.txt`);
   const build = `${fixtures}/c/build/modularize`;
-  const id = client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["from", "embed"], result_files: { "/output/args.txt": out } });
+  const id = client.callAsync({
+    wasm_path: `${build}/echo.wasm`,
+    loader_path: `${build}/echo.js`,
+    arguments: ["from", "embed"],
+    result_files: { "/output/args.txt": out },
+  });
   expect(await client.selectTask(id)).toBe(0);
   expect(await readFile(out, "utf8")).toBe("from embed\n");
   await client.close();

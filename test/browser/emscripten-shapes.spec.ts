@@ -21,7 +21,10 @@ for (const [loader, wasm, shape] of [
   ["es6.mjs", "es6.wasm", "emscripten-es-module"],
   ["single.js", null, "emscripten-classic"],
 ] as const) {
-  test(`${shape}${wasm ? "" : " (SINGLE_FILE)"}: arguments, files, stdout and the exit code; the wasm is compiled once`, async ({ page, cluster }) => {
+  test(`${shape}${wasm ? "" : " (SINGLE_FILE)"}: arguments, files, stdout and the exit code; the wasm is compiled once`, async ({
+    page,
+    cluster,
+  }) => {
     await open(page, cluster.origin);
     for (let round = 0; round < 2; round++) {
       const outcome = await run(page, task(loader, wasm));
@@ -45,12 +48,17 @@ test("a program that never reaches main fails at the start-up limit, saying what
   await open(page, cluster.origin);
   const outcome = await run(page, { ...task("never.js"), startupMs: 1500 });
   expect(outcome).toMatchObject({ ok: false, errorCode: 7 });
-  expect(outcome.error).toBe("the program did not start within 2 s: it was still waiting for the runtime to initialise (its run dependencies, such as a data package)");
+  expect(outcome.error).toBe(
+    "the program did not start within 2 s: it was still waiting for the runtime to initialise (its run dependencies, such as a data package)",
+  );
   // The worker goes on.
   expect((await run(page, task("classic.js"))).stdout).toBe("argc=3 [one] [two words]\n");
 });
 
-test("-pthread before 3.1.58: a build that starts no thread runs; one that starts threads fails at once, for its separate .worker.js", async ({ page, cluster }) => {
+test("-pthread before 3.1.58: a build that starts no thread runs; one that starts threads fails at once, for its separate .worker.js", async ({
+  page,
+  cluster,
+}) => {
   await open(page, cluster.origin);
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   const quiet = await run(page, task("pthread.js"));
@@ -71,7 +79,10 @@ async function withoutIsolation(page: Page): Promise<void> {
   });
 }
 
-test("threads: a -pthread program on a page that is not cross-origin isolated fails at once, naming the headers; createWorker says so first", async ({ page, cluster }) => {
+test("threads: a -pthread program on a page that is not cross-origin isolated fails at once, naming the headers; createWorker says so first", async ({
+  page,
+  cluster,
+}) => {
   const pthread = emscriptenCorpus().find((c) => c.name === "qpdf-esm-pthread")!;
   test.skip(!pthread.wasm, "the corpus is not installed");
   await withoutIsolation(page);
@@ -82,7 +93,9 @@ test("threads: a -pthread program on a page that is not cross-origin isolated fa
   expect(outcome).toMatchObject({ ok: false, errorCode: 7 });
   expect(outcome.error).toContain("Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
   const threaded = await page.evaluate(async () => {
-    const { createWorker } = (await import("/dist/browser/motivus-worker.js" as string)) as typeof import("../../packages/worker/src/index.js");
+    const { createWorker } = (await import(
+      "/dist/browser/motivus-worker.js" as string
+    )) as typeof import("../../packages/worker/src/index.js");
     return createWorker({ cluster: location.origin }).threadedPrograms;
   });
   expect(threaded).toBe(false);

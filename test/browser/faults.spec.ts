@@ -30,7 +30,10 @@ function schedulerEvents(server: LoopbackServer): { at: number; event: Scheduler
 /** Every `result` frame the driver's channel receives, by the ref it answers (the driver itself drops repeats). */
 function resultFrames(client: Client): string[] {
   const refs: string[] = [];
-  (client as unknown as { channel: { on(event: string, fn: (p: { ref: string }) => void): void } }).channel.on("result", (p) => void refs.push(p.ref));
+  (client as unknown as { channel: { on(event: string, fn: (p: { ref: string }) => void): void } }).channel.on(
+    "result",
+    (p) => void refs.push(p.ref),
+  );
   return refs;
 }
 
@@ -46,7 +49,9 @@ function measured(what: string, ms: number): void {
   test.info().annotations.push({ type: "measured", description: `${what}: ${ms} ms` });
 }
 
-test("the cluster restarts mid-task: the worker comes back, the driver re-sends, the task is answered exactly once", async ({ page }) => {
+test("the cluster restarts mid-task: the worker comes back, the driver re-sends, the task is answered exactly once", async ({
+  page,
+}) => {
   test.setTimeout(90_000);
   const first = await startLoopback({ port: 0 });
   const port = first.port;
@@ -55,7 +60,9 @@ test("the cluster restarts mid-task: the worker comes back, the driver re-sends,
   const frames = resultFrames(client);
   let resolutions = 0;
   const until = Date.now() + 6000;
-  const answer = client.selectTask(client.callAsync({ ...sleeperUntil, params: [until, "slept"] })).then((value) => (resolutions++, value));
+  const answer = client
+    .selectTask(client.callAsync({ ...sleeperUntil, params: [until, "slept"] }))
+    .then((value) => (resolutions++, value));
   await expect.poll(() => first.stats().running).toBe(1);
   await expect.poll(() => count(pageEvents, (e) => e.kind === "taskStarted")).toBe(1);
   const firstStarted = pageEvents.find((e) => e.kind === "taskStarted")!;
@@ -74,14 +81,19 @@ test("the cluster restarts mid-task: the worker comes back, the driver re-sends,
 
     // The running copy on the old cluster was stopped unanswered (lost, 14); the re-sent one ran once.
     const ofFirst = () => pageEvents.filter((e) => e.tid === firstStarted.tid).map((e) => [e.kind, e.code ?? null]);
-    await expect.poll(ofFirst).toEqual([["taskStarted", null], ["taskFailed", 14]]);
+    await expect.poll(ofFirst).toEqual([
+      ["taskStarted", null],
+      ["taskFailed", 14],
+    ]);
     await expect.poll(() => count(pageEvents, (e) => e.kind === "taskFinished")).toBe(2); // the re-sent sleeper, then the echo
     expect(resolutions).toBe(1);
     // One result frame per task reached the driver, and the new cluster delivered one result per task.
     const sleeperRef = events.find((e) => e.event.kind === "queued")!.event as Extract<SchedulerEvent, { kind: "queued" }>;
     expect(count(frames, (ref) => ref === sleeperRef.task.push.ref)).toBe(1);
     expect(frames).toHaveLength(2);
-    const delivered = events.filter((e) => e.event.kind === "done").map((e) => (e.event as Extract<SchedulerEvent, { kind: "done" }>).task.push.ref);
+    const delivered = events
+      .filter((e) => e.event.kind === "done")
+      .map((e) => (e.event as Extract<SchedulerEvent, { kind: "done" }>).task.push.ref);
     expect(delivered).toEqual([...new Set(delivered)]);
     expect(delivered).toHaveLength(2);
     expect(count(events, (e) => e.event.kind === "ignored")).toBe(0);
@@ -93,7 +105,11 @@ test("the cluster restarts mid-task: the worker comes back, the driver re-sends,
   }
 });
 
-test("a worker page closed mid-task: its task is re-queued and answered by another worker page", async ({ page, browser, cluster }) => {
+test("a worker page closed mid-task: its task is re-queued and answered by another worker page", async ({
+  page,
+  browser,
+  cluster,
+}) => {
   // Another browser context: another visitor (a page of the same context may wait for this one's turn).
   const otherContext = await browser.newContext();
   const other = await otherContext.newPage();
@@ -103,12 +119,16 @@ test("a worker page closed mid-task: its task is re-queued and answered by anoth
   const until = Date.now() + 5000;
   const answer = client.selectTask(client.callAsync({ ...sleeperUntil, params: [until, "slept"] }));
   await expect.poll(() => count([...eventsA, ...eventsB], (e) => e.kind === "taskStarted")).toBe(1);
-  const [running, survivor, survivorEvents] = eventsA.some((e) => e.kind === "taskStarted") ? [page, other, eventsB] : [other, page, eventsA];
+  const [running, survivor, survivorEvents] = eventsA.some((e) => e.kind === "taskStarted")
+    ? [page, other, eventsB]
+    : [other, page, eventsA];
   await running.close();
   expect(Date.now()).toBeLessThan(until); // it closed mid-task
 
   expect(await answer).toBe("slept");
-  await expect.poll(() => survivorEvents.filter((e) => e.kind !== "state").map((e) => e.kind)).toEqual(["taskStarted", "taskFinished"]);
+  await expect
+    .poll(() => survivorEvents.filter((e) => e.kind !== "state").map((e) => e.kind))
+    .toEqual(["taskStarted", "taskFinished"]);
   expect(frames).toHaveLength(1);
   expect(cluster.stats()).toMatchObject({ workers: 1, requeued: 1, done: 1, failed: 0, running: 0, offered_slots: 1 });
   // The survivor goes on.
@@ -133,7 +153,10 @@ test.describe("a driver that leaves: its running tasks are aborted on the worker
       window.WebSocket = class extends WebSocket {
         constructor(url: string | URL, protocols?: string | string[]) {
           super(url, protocols);
-          this.addEventListener("message", (e) => typeof e.data === "string" && e.data.includes('"abort_task"') && w.abortFramesAt.push(Date.now()));
+          this.addEventListener(
+            "message",
+            (e) => typeof e.data === "string" && e.data.includes('"abort_task"') && w.abortFramesAt.push(Date.now()),
+          );
         }
       };
     });
@@ -148,7 +171,13 @@ test.describe("a driver that leaves: its running tasks are aborted on the worker
     return { pageEvents, events, staying, kept };
   }
 
-  async function afterLeaving(page: Page, cluster: LoopbackServer, s: Awaited<ReturnType<typeof running>>, leftAt: number, how: string) {
+  async function afterLeaving(
+    page: Page,
+    cluster: LoopbackServer,
+    s: Awaited<ReturnType<typeof running>>,
+    leftAt: number,
+    how: string,
+  ) {
     await expect.poll(() => count(s.pageEvents, (e) => e.kind === "taskFailed")).toBe(2);
     const failed = s.pageEvents.filter((e) => e.kind === "taskFailed");
     expect(failed.map((e) => [e.code, e.error])).toEqual([
@@ -159,15 +188,22 @@ test.describe("a driver that leaves: its running tasks are aborted on the worker
     const aborted = s.events.filter((e) => e.event.kind === "aborted");
     expect(aborted).toHaveLength(2);
     const delays = aborted.map(({ at, event }) => {
-      const { tid } = s.events.find((d) => d.event.kind === "dispatched" && d.event.task === (event as Dispatched).task)!.event as Dispatched;
+      const { tid } = s.events.find((d) => d.event.kind === "dispatched" && d.event.task === (event as Dispatched).task)!
+        .event as Dispatched;
       return failed.find((f) => f.tid === tid)!.at - at;
     });
     measured(`${how}: driver gone → last taskFailed (13) in the page`, Math.max(...failed.map((e) => e.at)) - leftAt);
     measured(`${how}: abort_task sent by the cluster → taskFailed (13) in the page, worst of 2`, Math.max(...delays));
     const framesAt = await page.evaluate(() => (window as unknown as { abortFramesAt: number[] }).abortFramesAt);
     expect(framesAt).toHaveLength(2);
-    measured(`${how}: abort_task sent by the cluster → its frame at the page's WebSocket, worst of 2`, Math.max(...framesAt.map((t, i) => t - aborted[i]!.at)));
-    measured(`${how}: abort_task frame at the page's WebSocket → taskFailed (13), worst of 2`, Math.max(...failed.map((f, i) => f.at - framesAt[i]!)));
+    measured(
+      `${how}: abort_task sent by the cluster → its frame at the page's WebSocket, worst of 2`,
+      Math.max(...framesAt.map((t, i) => t - aborted[i]!.at)),
+    );
+    measured(
+      `${how}: abort_task frame at the page's WebSocket → taskFailed (13), worst of 2`,
+      Math.max(...failed.map((f, i) => f.at - framesAt[i]!)),
+    );
     // The staying driver's task ran on, and the freed slots work.
     expect(await s.kept).toBe("kept");
     expect(await s.staying.selectTask(s.staying.callAsync({ ...echo, arguments: ["after"] }))).toBe(0);
@@ -220,13 +256,17 @@ test.describe("the network drops and returns (context.setOffline)", () => {
    */
   async function dropAndReturn(page: Page, pageEvents: PageEvent[], before = pageEvents.length): Promise<number> {
     await page.context().setOffline(true);
-    const noticed = () => pageEvents.slice(before).some((e) => e.kind === "state" && (e.state === "reconnecting" || e.state === "waiting"));
+    const noticed = () =>
+      pageEvents.slice(before).some((e) => e.kind === "state" && (e.state === "reconnecting" || e.state === "waiting"));
     await expect.poll(noticed, { timeout: 30_000 }).toBe(true);
     await page.context().setOffline(false);
     return Date.now();
   }
 
-  test("while idle: the worker reconnects by itself, offers its slots again, and the next task runs", async ({ page, cluster }) => {
+  test("while idle: the worker reconnects by itself, offers its slots again, and the next task runs", async ({
+    page,
+    cluster,
+  }) => {
     const pageEvents = await openWorker(page, cluster, 2);
     const onlineAt = await dropAndReturn(page, pageEvents);
     await expect.poll(() => pageEvents.filter((e) => e.kind === "state").at(-1)?.state, { timeout: 30_000 }).toBe("running");
@@ -238,7 +278,10 @@ test.describe("the network drops and returns (context.setOffline)", () => {
     await client.close();
   });
 
-  test("mid-task: the task is stopped unanswered on the worker, re-queued, and answered exactly once overall", async ({ page, cluster }) => {
+  test("mid-task: the task is stopped unanswered on the worker, re-queued, and answered exactly once overall", async ({
+    page,
+    cluster,
+  }) => {
     const pageEvents = await openWorker(page, cluster, 1);
     const events = schedulerEvents(cluster);
     const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
@@ -246,17 +289,24 @@ test.describe("the network drops and returns (context.setOffline)", () => {
     // The first run is still running when the drop is noticed; a run after the network is back answers at once.
     const until = Date.now() + 20_000;
     let resolutions = 0;
-    const answer = client.selectTask(client.callAsync({ ...sleeperUntil, params: [until, "answered"] })).then((v) => (resolutions++, v));
+    const answer = client
+      .selectTask(client.callAsync({ ...sleeperUntil, params: [until, "answered"] }))
+      .then((v) => (resolutions++, v));
     await expect.poll(() => count(pageEvents, (e) => e.kind === "taskStarted")).toBe(1);
     const onlineAt = await dropAndReturn(page, pageEvents);
     expect(Date.now()).toBeLessThan(until); // the drop was noticed while the first run still ran
 
     expect(await answer).toBe("answered");
-    measured("network back → the re-queued task dispatched again", events.filter((e) => e.event.kind === "dispatched")[1]!.at - onlineAt);
-    await expect.poll(() => pageEvents.filter((e) => e.kind === "taskFailed" || e.kind === "taskFinished").map((e) => [e.kind, e.code])).toEqual([
-      ["taskFailed", 14], // stopped when the connection was lost; nothing sent
-      ["taskFinished", null],
-    ]);
+    measured(
+      "network back → the re-queued task dispatched again",
+      events.filter((e) => e.event.kind === "dispatched")[1]!.at - onlineAt,
+    );
+    await expect
+      .poll(() => pageEvents.filter((e) => e.kind === "taskFailed" || e.kind === "taskFinished").map((e) => [e.kind, e.code]))
+      .toEqual([
+        ["taskFailed", 14], // stopped when the connection was lost; nothing sent
+        ["taskFinished", null],
+      ]);
     expect(count(events, (e) => e.event.kind === "dispatched")).toBe(2);
     expect(count(events, (e) => e.event.kind === "requeued")).toBe(1);
     expect(count(events, (e) => e.event.kind === "done")).toBe(1);
@@ -293,7 +343,9 @@ test.describe("the network drops and returns (context.setOffline)", () => {
     expect(ranAgain).toBe(firstEnd.kind === "taskFailed"); // re-run exactly when the first run went unanswered
     test.info().annotations.push({
       type: "observed",
-      description: ranAgain ? "the first run was stopped as lost (14); the task ran again" : "the answer given offline was delivered when the network returned",
+      description: ranAgain
+        ? "the first run was stopped as lost (14); the task ran again"
+        : "the answer given offline was delivered when the network returned",
     });
     await client.close();
   });

@@ -7,12 +7,17 @@ import { expect, fixtures, test } from "./support/cluster.js";
 
 const echo = { wasm_path: `${fixtures}/c/build/classic/echo.wasm`, loader_path: `${fixtures}/c/build/classic/echo.js` };
 
-test("forged frame messages from a foreign frame are ignored by the host page and the sandbox frame", async ({ page, cluster }) => {
+test("forged frame messages from a foreign frame are ignored by the host page and the sandbox frame", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=2`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
   const failures: string[] = [];
   await page.exposeFunction("reportFailure", (error: string) => void failures.push(error));
-  await page.evaluate(() => (window as any).motivusWorker.on("taskFailed", ({ error }: { error: string }) => (window as any).reportFailure(error)));
+  await page.evaluate(() =>
+    (window as any).motivusWorker.on("taskFailed", ({ error }: { error: string }) => (window as any).reportFailure(error)),
+  );
 
   // Another origin: localhost instead of 127.0.0.1.
   const foreign = cluster.origin.replace("127.0.0.1", "localhost");
@@ -36,5 +41,7 @@ test("forged frame messages from a foreign frame are ignored by the host page an
   expect(failures).toEqual([]);
   // The workers the host spawned are still the only ones, still offering.
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
-  expect(await attacker.evaluate(() => (window as any).received.filter((r: { where: string }) => r.where !== "window"))).toEqual([]);
+  expect(await attacker.evaluate(() => (window as any).received.filter((r: { where: string }) => r.where !== "window"))).toEqual(
+    [],
+  );
 });

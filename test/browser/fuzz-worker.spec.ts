@@ -54,7 +54,11 @@ test("generated malformed inputs each get an error for their slot; the worker ke
 
     const [wasm, loader] = await Promise.all(["wasm", "js"].map((ext) => readFile(`${fixtures}/c/build/classic/echo.${ext}`)));
     const answered = fake.results.length;
-    fake.push(WorkerEvent.input, { tid: fake.offers.at(-1), type: "work", body: { wasm: toBase64(wasm!), loader: toBase64(loader!), arguments: "still here" } });
+    fake.push(WorkerEvent.input, {
+      tid: fake.offers.at(-1),
+      type: "work",
+      body: { wasm: toBase64(wasm!), loader: toBase64(loader!), arguments: "still here" },
+    });
     await expect.poll(() => fake.results.length).toBe(answered + 1);
     expect(decodeResultBody(fake.results.at(-1)!.body).data).toBe(0);
   } finally {

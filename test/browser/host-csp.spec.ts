@@ -7,7 +7,9 @@ test("start() on a page whose CSP blocks the sandbox fails with an actionable er
   test.setTimeout(40_000);
   await page.goto(`${cluster.origin}/pages/strict-csp.html`);
   const result = await page.evaluate(() => (window as any).startResult as Promise<string>);
-  expect(result).toMatch(/^refused: the sandbox frame did not start within 10 s: .*Content-Security-Policy.*script-src\) \(state error\)$/);
+  expect(result).toMatch(
+    /^refused: the sandbox frame did not start within 10 s: .*Content-Security-Policy.*script-src\) \(state error\)$/,
+  );
   expect(cluster.stats().workers).toBe(0);
   expect(await page.locator("iframe").count()).toBe(0);
 });

@@ -52,7 +52,9 @@ test.describe("bundles built like motivus build (webpack, minified)", () => {
     expect(outcome.files).toEqual({ "/output/labels.json": labels });
     // The C adapter answers files only: no data, so `result.get("data", result)` is the whole body.
     expect(outcome.body).toEqual({ "/output/labels.json": base64(labels) });
-    expect(outcome.stdout).toBe("kmeans: 10 rows x 5 cols, k=2, 2 clusters, 1 iterations, labels written to /output/labels.json\n");
+    expect(outcome.stdout).toBe(
+      "kmeans: 10 rows x 5 cols, k=2, 2 clusters, 1 iterations, labels written to /output/labels.json\n",
+    );
     expect(outcome.stderr).toBeNull();
   });
 
@@ -84,7 +86,9 @@ test.describe("bundles built like motivus build (webpack, minified)", () => {
     // A wasm that does not compile: Emscripten aborts inside a promise, onAbort only logs, nothing is posted.
     const badWasm = await run(page, { ...kmeansTask(built("kmeans")), wasmBytes: [0, 97, 115, 109, 1, 0, 0, 0, 9, 9] });
     expect(badWasm).toMatchObject({ ok: false, errorCode: code.algorithmFailed, shape: "legacy" });
-    expect(badWasm.error).toMatch(/^the legacy adapter failed: RuntimeError: Aborted\(CompileError: WebAssembly\.instantiate\(\)/);
+    expect(badWasm.error).toMatch(
+      /^the legacy adapter failed: RuntimeError: Aborted\(CompileError: WebAssembly\.instantiate\(\)/,
+    );
     expect(badWasm.stderr).toContain("aborted CompileError: WebAssembly.instantiate()");
     expect(badWasm.body.error).toBe(badWasm.error);
 
@@ -99,7 +103,12 @@ test.describe("bundles built like motivus build (webpack, minified)", () => {
     expect(elsewhere.error).toContain("NetworkError: the sandbox has no network; only the task's data_link can be read");
 
     // A data package that is not a zip of the .data: the program runs without its files.
-    const garbage = await run(page, { ...built("datapkg"), dataZip: undefined, dataZipBytes: [80, 75, 3, 4, 1, 2, 3], resultFiles: ["/output/greeting.txt"] });
+    const garbage = await run(page, {
+      ...built("datapkg"),
+      dataZip: undefined,
+      dataZipBytes: [80, 75, 3, 4, 1, 2, 3],
+      resultFiles: ["/output/greeting.txt"],
+    });
     expect(garbage).toMatchObject({ ok: false, errorCode: code.algorithmFailed });
     expect(garbage.error).toMatch(/^the legacy adapter failed: /);
 
@@ -176,9 +185,10 @@ function describeTask(event) {
     "onmessage = f": "onmessage = describeTask;",
     "minified, after a brace": "var x={};if(x){}onmessage=describeTask;",
     "minified, in a comma expression": "var y;y=1,onmessage=describeTask;",
-    "inside webpack's module function": '(()=>{var e={933(e,r,t){"use strict";t.n=1,self.onmessage=describeTask}};e[933]({},{},{})})();',
+    "inside webpack's module function":
+      '(()=>{var e={933(e,r,t){"use strict";t.n=1,self.onmessage=describeTask}};e[933]({},{},{})})();',
     'self["onmessage"]': 'self["onmessage"]=describeTask;',
-    "addEventListener": 'addEventListener("message",describeTask);',
+    addEventListener: 'addEventListener("message",describeTask);',
   };
 
   for (const [form, install] of Object.entries(installs)) {
@@ -188,7 +198,13 @@ function describeTask(event) {
         wasm: anyWasm,
         loaderText: echo + install,
         arguments: "--k=2",
-        params: [[[1, 2], [3, 4]], 2],
+        params: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          2,
+        ],
         preloadText: { "/input/a.txt": "A" },
         resultFiles: ["/output/x.txt"],
       });
@@ -198,7 +214,13 @@ function describeTask(event) {
         buffWasm: "[object Uint8Array]",
         sameWasm: true,
         loaderReadsDataLink: true,
-        params: [[[1, 2], [3, 4]], 2],
+        params: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          2,
+        ],
         arguments: "--k=2",
         data_link: null,
         run_type: "wasm",
@@ -212,7 +234,10 @@ function describeTask(event) {
 
   test("a worker script that never reads the task body is not a legacy adapter", async ({ page, cluster }) => {
     await open(page, cluster.origin);
-    const outcome = await run(page, { wasm: anyWasm, loaderText: "onmessage=function(e){postMessage({body:{},stdout:'',stderr:''})}" });
+    const outcome = await run(page, {
+      wasm: anyWasm,
+      loaderText: "onmessage=function(e){postMessage({body:{},stdout:'',stderr:''})}",
+    });
     // Not run as an adapter: tried as Emscripten, it neither leaves a factory nor starts a program.
     expect(outcome).toMatchObject({ ok: false, errorCode: 1 });
     expect(outcome.error).toContain("the loader is not one this worker runs");
@@ -275,7 +300,10 @@ function describeTask(event) {
     expect(outcome.stderr).toBe('careful {"k":2}\n');
   });
 
-  test("data_link is served to a synchronous XHR as the browser serves it (x-user-defined responseText)", async ({ page, cluster }) => {
+  test("data_link is served to a synchronous XHR as the browser serves it (x-user-defined responseText)", async ({
+    page,
+    cluster,
+  }) => {
     await open(page, cluster.origin);
     const probe = `onmessage = function (e) {
   var r = new XMLHttpRequest(), events = [];
@@ -305,14 +333,24 @@ function describeTask(event) {
 
   test("an adapter that throws, rejects or does not parse still gets an answer", async ({ page, cluster }) => {
     await open(page, cluster.origin);
-    const thrown = await run(page, { wasm: anyWasm, loaderText: 'onmessage=function(e){throw new TypeError("no "+e.data.data_link)}' });
-    expect(thrown).toMatchObject({ ok: false, errorCode: code.algorithmFailed, error: "the legacy adapter failed: TypeError: no null" });
+    const thrown = await run(page, {
+      wasm: anyWasm,
+      loaderText: 'onmessage=function(e){throw new TypeError("no "+e.data.data_link)}',
+    });
+    expect(thrown).toMatchObject({
+      ok: false,
+      errorCode: code.algorithmFailed,
+      error: "the legacy adapter failed: TypeError: no null",
+    });
     const rejected = await run(page, {
       wasm: anyWasm,
       loaderText: 'onmessage=async function(e){await null;throw new Error("later "+e.data.data_link)}',
     });
     expect(rejected).toMatchObject({ ok: false, error: "the legacy adapter failed: Error: later null" });
-    const atLoad = await run(page, { wasm: anyWasm, loaderText: 'onmessage=function(e){e.data.data_link};throw new Error("broken bundle")' });
+    const atLoad = await run(page, {
+      wasm: anyWasm,
+      loaderText: 'onmessage=function(e){e.data.data_link};throw new Error("broken bundle")',
+    });
     expect(atLoad).toMatchObject({ ok: false, error: "the legacy adapter failed: Error: broken bundle" });
     const unparsable = await run(page, { wasm: anyWasm, loaderText: "onmessage=function(e){e.data.data_link" });
     expect(unparsable).toMatchObject({ ok: false, errorCode: code.algorithmFailed });
@@ -322,7 +360,10 @@ function describeTask(event) {
   });
 });
 
-test("wasm-bindgen no-modules glue with a Rust-style adapter: buffWasm initialises it, main's value comes back", async ({ page, cluster }) => {
+test("wasm-bindgen no-modules glue with a Rust-style adapter: buffWasm initialises it, main's value comes back", async ({
+  page,
+  cluster,
+}) => {
   // The shape of example-periodogram-rust's waterbear.wasmpack.js (adapter appended to the glue),
   // over a real no-modules glue; params[1] picks {data: value} or the bare value as the body.
   const glue = readFileSync(`${fixtures}/wasm-bindgen/no-modules/wasm_flate.js`, "utf8");
@@ -367,7 +408,10 @@ test.describe("Rust legacy bundle (wasm-bindgen no-modules + adapter)", () => {
   });
 });
 
-test("the adapter gets the runner's compiled module for its wasm instead of compiling the bytes again", async ({ page, cluster }) => {
+test("the adapter gets the runner's compiled module for its wasm instead of compiling the bytes again", async ({
+  page,
+  cluster,
+}) => {
   await open(page, cluster.origin);
   // Compiling the same bytes twice gives two modules, unless both are the one the runner handed over.
   const adapter = `onmessage = async function (e) { var data_link = e.data.data_link;

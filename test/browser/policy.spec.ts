@@ -13,14 +13,19 @@ const status = (page: Page) => page.locator("#status");
 async function runTasks(driverUri: string, n: number): Promise<void> {
   const client = await Client.connect({ uri: driverUri, logDir: null });
   try {
-    const ids = Array.from({ length: n }, () => client.callAsync({ wasm_path: `${echo}/echo.wasm`, loader_path: `${echo}/echo.js`, arguments: ["x"] }));
+    const ids = Array.from({ length: n }, () =>
+      client.callAsync({ wasm_path: `${echo}/echo.wasm`, loader_path: `${echo}/echo.js`, arguments: ["x"] }),
+    );
     for (const id of ids) expect(await client.selectTask(id)).toBe(0);
   } finally {
     await client.close();
   }
 }
 
-test("hidden page (simulated: document.hidden overridden, visibilitychange dispatched): no new tasks, running ones finish; visible again: back to work", async ({ page, cluster }) => {
+test("hidden page (simulated: document.hidden overridden, visibilitychange dispatched): no new tasks, running ones finish; visible again: back to work", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/pages/policy.html?threads=2`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
   await expect(status(page)).toHaveText("2 threads");
@@ -44,7 +49,10 @@ test("hidden page (simulated: document.hidden overridden, visibilitychange dispa
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
 });
 
-test("battery (simulated: an init script replaces navigator.getBattery): discharging → one thread, below 20 % → pause, charging → full", async ({ page, cluster }) => {
+test("battery (simulated: an init script replaces navigator.getBattery): discharging → one thread, below 20 % → pause, charging → full", async ({
+  page,
+  cluster,
+}) => {
   await page.addInitScript(() => {
     const battery = new EventTarget() as EventTarget & { charging: boolean; level: number };
     battery.charging = true;
@@ -76,7 +84,10 @@ test("battery (simulated: an init script replaces navigator.getBattery): dischar
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
 });
 
-test("compute pressure (simulated: an init script fakes PressureObserver): serious → one thread, critical → pause, nominal → full", async ({ page, cluster }) => {
+test("compute pressure (simulated: an init script fakes PressureObserver): serious → one thread, critical → pause, nominal → full", async ({
+  page,
+  cluster,
+}) => {
   await page.addInitScript(() => {
     const observers = new Set<(records: { state: string; source: string; time: number }[]) => void>();
     (window as any).PressureObserver = class {
@@ -112,7 +123,10 @@ test("compute pressure (simulated: an init script fakes PressureObserver): serio
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
 });
 
-test("two tabs of one origin (two real pages, Web Locks): only one computes; close it and the other takes over", async ({ context, cluster }) => {
+test("two tabs of one origin (two real pages, Web Locks): only one computes; close it and the other takes over", async ({
+  context,
+  cluster,
+}) => {
   const first = await context.newPage();
   await first.goto(`${cluster.origin}/pages/policy.html?threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
@@ -134,7 +148,11 @@ test("two tabs of one origin (two real pages, Web Locks): only one computes; clo
   await runTasks(cluster.driverUri, 3);
 });
 
-test("offline (simulated: context.setOffline; the first request back online fails, by page.route): lets go of the cluster and waits quietly; online again: retries and resumes", async ({ page, context, cluster }) => {
+test("offline (simulated: context.setOffline; the first request back online fails, by page.route): lets go of the cluster and waits quietly; online again: retries and resumes", async ({
+  page,
+  context,
+  cluster,
+}) => {
   const errors: string[] = [];
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
   await page.goto(`${cluster.origin}/pages/policy.html?threads=2`);

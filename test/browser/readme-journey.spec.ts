@@ -11,7 +11,6 @@ import { startCli } from "../support/cli.js";
 import { runPublishedDriver } from "../support/python.js";
 import { expect, root, test } from "./support/cluster.js";
 
-
 // The driver an author writes for the datapkg algorithm of the registry (a C program that copies
 // /pkg/greeting.txt, from its --preload-file data package, to stdout and /output/greeting.txt).
 const wasiInputs = `${root}/test/fixtures/wasi/inputs`;
@@ -63,7 +62,9 @@ test("npm start, the banner's exports, and a registry algorithm with a data pack
     const uri = (await cli.line(/^export WEBSOCKET_URI=(\S+)$/))[1]!;
     const repo = (await cli.line(/^export ALGORITHM_REPO_HOST=(\S+)$/))[1]!;
     expect(repo).toMatch(/^localhost:\d+$/); // what the README prints, not the page's 127.0.0.1
-    await expect.poll(async () => (await (await fetch(`http://${repo}/api/loopback/stats`)).json()).offered_slots, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => (await (await fetch(`http://${repo}/api/loopback/stats`)).json()).offered_slots, { timeout: 30_000 })
+      .toBe(1);
 
     const dir = await mkdtemp(join(tmpdir(), "motivus-readme-"));
     const printed = await runPublishedDriver(dir, DRIVER, { WEBSOCKET_URI: uri, ALGORITHM_REPO_HOST: repo }, 60_000);
@@ -75,7 +76,9 @@ test("npm start, the banner's exports, and a registry algorithm with a data pack
 
     const wasi = await runPublishedDriver(dir, WASI_DRIVER, { WEBSOCKET_URI: uri, ALGORITHM_REPO_HOST: repo }, 60_000);
     expect(wasi.trim().split("\n").at(-1)).toBe("[0]");
-    expect(await readFile(join(dir, "results/report.txt"), "utf8")).toBe(await readFile(`${root}/test/fixtures/wasi/expected/c-wordfreq/report.txt`, "utf8"));
+    expect(await readFile(join(dir, "results/report.txt"), "utf8")).toBe(
+      await readFile(`${root}/test/fixtures/wasi/expected/c-wordfreq/report.txt`, "utf8"),
+    );
   } finally {
     cli.child.kill("SIGTERM");
   }

@@ -132,9 +132,16 @@ test.describe("Emscripten", () => {
     expect(outcome.stderr!.match(/exited with status 1/g)).toHaveLength(1);
   });
 
-  test("a result file the program never wrote is reported after a clean exit; its directory was made for it", async ({ page, cluster }) => {
+  test("a result file the program never wrote is reported after a clean exit; its directory was made for it", async ({
+    page,
+    cluster,
+  }) => {
     await open(page, cluster.origin);
-    const outcome = await run(page, { ...c("classic", "echo"), arguments: ["x"], resultFiles: ["/output/args.txt", "/nested/dir/never.txt"] });
+    const outcome = await run(page, {
+      ...c("classic", "echo"),
+      arguments: ["x"],
+      resultFiles: ["/output/args.txt", "/nested/dir/never.txt"],
+    });
     expect(outcome).toMatchObject({ ok: true });
     expect(outcome.files["/output/args.txt"]).toBe("x\n");
     expect(outcome.stderr).toContain("result file /nested/dir/never.txt is missing: the program did not write it");
@@ -177,7 +184,10 @@ test.describe("Emscripten", () => {
 
   test("a corrupt wasm is a clear error and the worker goes on", async ({ page, cluster }) => {
     await open(page, cluster.origin);
-    const bad = await run(page, { loader: "/fixtures/c/build/classic/echo.js", wasmBytes: [0, 97, 115, 109, 1, 0, 0, 0, 9, 9, 9] });
+    const bad = await run(page, {
+      loader: "/fixtures/c/build/classic/echo.js",
+      wasmBytes: [0, 97, 115, 109, 1, 0, 0, 0, 9, 9, 9],
+    });
     expect(bad).toMatchObject({ ok: false, errorCode: code.badWasm });
     expect(bad.error).toContain("is not valid WebAssembly");
     expect(bad.body.error).toBe(bad.error);
@@ -203,7 +213,9 @@ test.describe("Emscripten", () => {
     expect(missing.stderr).not.toContain("no filesystem");
     expect(missing.stderr!.match(/needs its data package/g)).toHaveLength(1);
 
-    expect((await run(page, { ...c("classic", "datapkg"), dataZip: "/fixtures/c/build/classic/datapkg.data.zip" })).ok).toBe(true);
+    expect((await run(page, { ...c("classic", "datapkg"), dataZip: "/fixtures/c/build/classic/datapkg.data.zip" })).ok).toBe(
+      true,
+    );
   });
 });
 
@@ -223,7 +235,11 @@ test.describe("wasm-bindgen", () => {
     expect(missing.error).toContain("has no export main()");
     expect(missing.error).toContain("gzip_encode");
 
-    const decoded = await run(page, { ...noModules, entry: "gzip_decode", params: ["H4sIAAAAAAAA//NIzcnJVwjPL8pJAQBWsRdKCwAAAA=="] });
+    const decoded = await run(page, {
+      ...noModules,
+      entry: "gzip_decode",
+      params: ["H4sIAAAAAAAA//NIzcnJVwjPL8pJAQBWsRdKCwAAAA=="],
+    });
     expect(decoded.body.data).toBe("Hello World");
     expect(await compiled(page)).toBe(1);
     expect(await page.evaluate(() => "wasm_bindgen" in self)).toBe(false);
@@ -276,7 +292,10 @@ test.describe("wasm-bindgen", () => {
     // Glue-shaped loaders whose main never settles: only the worker's global handlers can end them.
     const glue = (main: string) =>
       `let wasm_bindgen = Object.assign(async function __wbg_init() {}, { main() { ${main}; return new Promise(() => {}); } });`;
-    const thrown = await run(page, { ...noModules, loaderText: glue(`setTimeout(() => { throw new Error("late failure"); }, 0)`) });
+    const thrown = await run(page, {
+      ...noModules,
+      loaderText: glue(`setTimeout(() => { throw new Error("late failure"); }, 0)`),
+    });
     expect(thrown).toMatchObject({ ok: false, errorCode: code.algorithmFailed });
     expect(thrown.error).toContain("late failure");
     const rejected = await run(page, { ...noModules, loaderText: glue(`Promise.reject(new Error("nobody listened"))`) });

@@ -3,9 +3,15 @@
 import { Client, TaskError } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 
-const c = (name: string) => ({ wasm_path: `${fixtures}/c/build/classic/${name}.wasm`, loader_path: `${fixtures}/c/build/classic/${name}.js` });
+const c = (name: string) => ({
+  wasm_path: `${fixtures}/c/build/classic/${name}.wasm`,
+  loader_path: `${fixtures}/c/build/classic/${name}.js`,
+});
 
-test("the sandbox frame removed by the host page mid-task: the task fails with a reason, a new frame takes over", async ({ page, cluster }) => {
+test("the sandbox frame removed by the host page mid-task: the task fails with a reason, a new frame takes over", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });

@@ -46,7 +46,10 @@ asyncio.run(main())
 
 /** Builds the sources with gcc and runs them in `dir` (input/, data/, output/); resolves with stdout. */
 async function runNative(dir: string): Promise<string> {
-  const sources = (await readdir(SOURCES)).filter((f) => f.endsWith(".c")).sort().map((f) => join(SOURCES, f));
+  const sources = (await readdir(SOURCES))
+    .filter((f) => f.endsWith(".c"))
+    .sort()
+    .map((f) => join(SOURCES, f));
   await run("gcc", ["-O2", "-ffp-contract=off", "-o", join(dir, "prog"), ...sources, "-lm"]);
   await cp(INPUTS, join(dir, "input"), { recursive: true });
   await cp(join(PACKAGE, "data"), join(dir, "data"), { recursive: true });
@@ -62,7 +65,10 @@ async function logged(dir: string, stream: "stdout" | "stderr"): Promise<string>
   return file ? readFile(join(logs, file), "utf8") : `(no ${stream} log)`;
 }
 
-test("ising (emcc -O3 classic + data package, via the registry) writes the same bytes in a browser worker as a native gcc build", async ({ page, cluster }) => {
+test("ising (emcc -O3 classic + data package, via the registry) writes the same bytes in a browser worker as a native gcc build", async ({
+  page,
+  cluster,
+}) => {
   test.setTimeout(120_000);
   await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
@@ -78,7 +84,9 @@ test("ising (emcc -O3 classic + data package, via the registry) writes the same 
 
   const native = await mkdtemp(join(tmpdir(), "motivus-ising-native-"));
   const nativeStdout = await runNative(native);
-  expect(nativeStdout).toMatch(/^ising: 32x32 lattice, 6 stages, 770 sweeps, final E=-?\d+ M=-?\d+, state fnv1a64 [0-9a-f]{16}\n$/);
+  expect(nativeStdout).toMatch(
+    /^ising: 32x32 lattice, 6 stages, 770 sweeps, final E=-?\d+ M=-?\d+, state fnv1a64 [0-9a-f]{16}\n$/,
+  );
   expect(await logged(dir, "stdout")).toBe(nativeStdout);
 
   for (const file of RESULTS) {

@@ -23,7 +23,9 @@ async function shoot(page: Page, name: string): Promise<void> {
     await Promise.all(finite.map((a) => a.finished.catch(() => undefined)));
   });
   const box = (await widget(page).boundingBox())!;
-  const parts = await widget(page).evaluate((host) => [...host.shadowRoot!.querySelectorAll(".pill, .panel")].map((el) => el.getBoundingClientRect().toJSON()));
+  const parts = await widget(page).evaluate((host) =>
+    [...host.shadowRoot!.querySelectorAll(".pill, .panel")].map((el) => el.getBoundingClientRect().toJSON()),
+  );
   const visible = parts.filter((r: DOMRect) => r.width > 0);
   const x0 = Math.min(box.x, ...visible.map((r: DOMRect) => r.x));
   const y0 = Math.min(box.y, ...visible.map((r: DOMRect) => r.y));
@@ -61,7 +63,10 @@ test("widget screenshots: collapsed, light (asking), working, dark", async ({ pa
     });
     const tasks = Object.values(days).reduce((n, [t]) => n + t, 0);
     const cpuMs = Object.values(days).reduce((n, [, ms]) => n + ms, 0);
-    localStorage.setItem("motivus-worker", JSON.stringify({ consent: false, running: false, threads: 2, share: 0.5, tasks, cpuMs, days }));
+    localStorage.setItem(
+      "motivus-worker",
+      JSON.stringify({ consent: false, running: false, threads: 2, share: 0.5, tasks, cpuMs, days }),
+    );
   });
   await page.reload();
   await widget(page).locator("button.pill").click();
@@ -69,7 +74,10 @@ test("widget screenshots: collapsed, light (asking), working, dark", async ({ pa
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
 
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
-  for (let i = 0; i < 3; i++) await client.selectTask(client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["x"] }));
+  for (let i = 0; i < 3; i++)
+    await client.selectTask(
+      client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["x"] }),
+    );
   await expect(widget(page).getByText(/^1 worker · 0 queued · 0 running · 3 done$/)).toBeVisible();
   client.callAsync({ wasm_path: `${build}/forever.wasm`, loader_path: `${build}/forever.js` });
   client.callAsync({ wasm_path: `${build}/forever.wasm`, loader_path: `${build}/forever.js` });

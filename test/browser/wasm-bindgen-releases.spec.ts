@@ -44,13 +44,22 @@ const releases: Release[] = [
   {
     glue: "0.2.51",
     target: "web",
-    spec: { wasm: `${dir}/web-0.2.51/wasm_transformer_bg.wasm`, loader: `${dir}/web-0.2.51/wasm_transformer.js`, entry: "version" },
+    spec: {
+      wasm: `${dir}/web-0.2.51/wasm_transformer_bg.wasm`,
+      loader: `${dir}/web-0.2.51/wasm_transformer.js`,
+      entry: "version",
+    },
     expected: (data) => expect(data).toBe("0.0.1"),
   },
   {
     glue: "0.2.58",
     target: "no-modules",
-    spec: { wasm: `${dir}/no-modules/wasm_flate_bg.wasm`, loader: `${dir}/no-modules/wasm_flate.js`, entry: "zlib_encode", params: ["Hello World"] },
+    spec: {
+      wasm: `${dir}/no-modules/wasm_flate_bg.wasm`,
+      loader: `${dir}/no-modules/wasm_flate.js`,
+      entry: "zlib_encode",
+      params: ["Hello World"],
+    },
     expected: (data) => expect(data).toBe("eAHzSM3JyVcIzy/KSQEAGAsEHQ=="),
   },
   {
@@ -174,7 +183,11 @@ const kmeansResults: { entry: string; params: unknown[]; data: unknown }[] = [
   // Uint32Array of points per cluster
   { entry: "label_counts", params: [kmeansData, 2], data: [5, 5] },
   // BigInt64Array of round(row sum x 1000), every entry exact as a number
-  { entry: "signed_offsets", params: [kmeansData], data: [-15861, -13588, -13891, -10829, -11059, 16791, 14965, 13294, 13168, 9625] },
+  {
+    entry: "signed_offsets",
+    params: [kmeansData],
+    data: [-15861, -13588, -13891, -10829, -11059, 16791, 14965, 13294, 13168, 9625],
+  },
 ];
 
 test.describe("return values JSON cannot carry", () => {
@@ -201,7 +214,10 @@ test.describe("return values JSON cannot carry", () => {
     expect((resized.body.data as number[]).length).toBe(64);
   });
 
-  test("BigInt, BigInt64Array, Map and Set, nested (glue-shaped loader: Map, Set, Date, nesting and limits beyond the Rust bundle)", async ({ page, cluster }) => {
+  test("BigInt, BigInt64Array, Map and Set, nested (glue-shaped loader: Map, Set, Date, nesting and limits beyond the Rust bundle)", async ({
+    page,
+    cluster,
+  }) => {
     await open(page, cluster.origin);
     // None of the npm fixtures exports a u64/i64 result, so this loader stands in for one. Its initialiser
     // accepts only `{ module_or_path }`, like current glue.
@@ -257,7 +273,12 @@ test.describe("return values JSON cannot carry", () => {
       const files = { wasm: `${build.dir}/kmeans_bg.wasm`, loader: `${build.dir}/kmeans.js` };
       for (const { entry, params, data } of kmeansResults) {
         const outcome = await run(page, { ...files, entry, params });
-        expect(outcome, `${build.target} ${entry}()`).toMatchObject({ ok: true, error: null, shape: `wasm-bindgen-${build.target}`, stderr: null });
+        expect(outcome, `${build.target} ${entry}()`).toMatchObject({
+          ok: true,
+          error: null,
+          shape: `wasm-bindgen-${build.target}`,
+          stderr: null,
+        });
         expect(outcome.body.data, `${build.target} ${entry}()`).toStrictEqual(data);
       }
       // main() in the same worker still gives the docs' labels
@@ -271,7 +292,10 @@ test.describe("how the glue is initialised", () => {
   // wasm_flate_bg.wasm has no imports, so these loaders can instantiate it with {}.
   const flate = `${dir}/no-modules/wasm_flate_bg.wasm`;
 
-  test("glue that fetches whatever is not a Module (0.2.2x, early 0.2.3x) gets the module, and fetches nothing", async ({ page, cluster }) => {
+  test("glue that fetches whatever is not a Module (0.2.2x, early 0.2.3x) gets the module, and fetches nothing", async ({
+    page,
+    cluster,
+  }) => {
     await open(page, cluster.origin);
     const outcome = await run(page, {
       wasm: flate,

@@ -9,9 +9,15 @@ test("a page runs 200 --target web tasks one after another without running out o
   await page.goto(`${cluster.origin}/worker.html?autostart=1&threads=1`);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
-  const sql = { wasm_path: `${fixtures}/wasm-bindgen/web/sql_fmt_bg.wasm`, loader_path: `${fixtures}/wasm-bindgen/web/sql_fmt.js`, entry: "format" };
+  const sql = {
+    wasm_path: `${fixtures}/wasm-bindgen/web/sql_fmt_bg.wasm`,
+    loader_path: `${fixtures}/wasm-bindgen/web/sql_fmt.js`,
+    entry: "format",
+  };
   for (let i = 0; i < 200; i++) {
-    expect(await client.selectTask(client.callAsync({ ...sql, params: [`select ${i}`, "q.sql"] })), `task ${i}`).toBe(`select\n  ${i}`);
+    expect(await client.selectTask(client.callAsync({ ...sql, params: [`select ${i}`, "q.sql"] })), `task ${i}`).toBe(
+      `select\n  ${i}`,
+    );
   }
   await client.close();
 });

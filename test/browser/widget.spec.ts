@@ -16,7 +16,10 @@ async function agree(page: Page): Promise<void> {
   await button(page, "Agree and start").click();
 }
 
-test("nothing is loaded, connected or computed before the visitor agrees (the page's requests and the loopback's stats)", async ({ page, cluster }) => {
+test("nothing is loaded, connected or computed before the visitor agrees (the page's requests and the loopback's stats)", async ({
+  page,
+  cluster,
+}) => {
   const paths: string[] = [];
   const sockets: string[] = [];
   page.on("request", (r) => paths.push(new URL(r.url()).pathname));
@@ -39,11 +42,17 @@ test("nothing is loaded, connected or computed before the visitor agrees (the pa
   expect(paths).toContain("/dist/browser/motivus-worker.js");
 });
 
-test("the choice is remembered (localStorage of the host origin); withdrawing stops the work and forgets it", async ({ page, cluster }) => {
+test("the choice is remembered (localStorage of the host origin); withdrawing stops the work and forgets it", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/pages/widget.html?threads=1`);
   await agree(page);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
-  expect(JSON.parse((await page.evaluate(() => localStorage.getItem("motivus-worker")))!)).toMatchObject({ consent: true, running: true });
+  expect(JSON.parse((await page.evaluate(() => localStorage.getItem("motivus-worker")))!)).toMatchObject({
+    consent: true,
+    running: true,
+  });
 
   await page.reload(); // a returning visitor: it starts without asking again
   await expect.poll(() => cluster.stats()).toMatchObject({ workers: 1, offered_slots: 1 });
@@ -90,10 +99,16 @@ test("start and stop; the threads and CPU share controls reach the worker and ar
   await page.keyboard.press("Home");
   await expect(widget(page).locator(".value").nth(1)).toHaveText("10 %");
   await expect.poll(() => page.evaluate(() => (window as any).budgets.at(-1)?.share)).toBe(0.1);
-  expect(JSON.parse((await page.evaluate(() => localStorage.getItem("motivus-worker")))!)).toMatchObject({ threads: 2, share: 0.1 });
+  expect(JSON.parse((await page.evaluate(() => localStorage.getItem("motivus-worker")))!)).toMatchObject({
+    threads: 2,
+    share: 0.1,
+  });
 });
 
-test("tasks running now with their elapsed time, what this browser contributed with its chart, and the cluster's numbers", async ({ page, cluster }) => {
+test("tasks running now with their elapsed time, what this browser contributed with its chart, and the cluster's numbers", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/pages/widget.html?threads=1`);
   await agree(page);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
@@ -101,10 +116,17 @@ test("tasks running now with their elapsed time, what this browser contributed w
   await expect(widget(page).locator(".total")).toHaveText("0 tasks · 0 s of CPU time");
 
   const client = await Client.connect({ uri: cluster.driverUri, logDir: null });
-  expect(await client.selectTask(client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["x"] }))).toBe(0);
+  expect(
+    await client.selectTask(
+      client.callAsync({ wasm_path: `${build}/echo.wasm`, loader_path: `${build}/echo.js`, arguments: ["x"] }),
+    ),
+  ).toBe(0);
   await expect(widget(page).locator(".total")).toHaveText(/^1 task · \d+ s of CPU time$/);
   await expect(widget(page).locator("svg.chart rect.bar:not(.empty)")).toHaveCount(1);
-  await expect(widget(page).getByRole("img")).toHaveAttribute("aria-label", /^CPU time per day, last 14 days: \d{4}-\d\d-\d\d \d+ s$/);
+  await expect(widget(page).getByRole("img")).toHaveAttribute(
+    "aria-label",
+    /^CPU time per day, last 14 days: \d{4}-\d\d-\d\d \d+ s$/,
+  );
   // The loopback pushes `stats` to a worker after each result it delivers.
   await expect(widget(page).getByText(/^1 worker · 0 queued · 0 running · 1 done$/)).toBeVisible();
 
@@ -116,7 +138,10 @@ test("tasks running now with their elapsed time, what this browser contributed w
   await expect(widget(page).locator(".total")).toHaveText(/^1 task · /); // an aborted task is no contribution
 });
 
-test("status in words: hidden page (simulated: document.hidden overridden) and battery (simulated: navigator.getBattery replaced)", async ({ page, cluster }) => {
+test("status in words: hidden page (simulated: document.hidden overridden) and battery (simulated: navigator.getBattery replaced)", async ({
+  page,
+  cluster,
+}) => {
   await page.addInitScript(() => {
     const battery = new EventTarget() as EventTarget & { charging: boolean; level: number };
     Object.assign(battery, { charging: true, level: 1 });
@@ -148,7 +173,10 @@ test("status in words: hidden page (simulated: document.hidden overridden) and b
   await expect(status(page)).toHaveText("Paused: the battery is low");
 });
 
-test("status in words: another tab (two real pages; the stored choice starts both, one works) and offline (context.setOffline)", async ({ context, cluster }) => {
+test("status in words: another tab (two real pages; the stored choice starts both, one works) and offline (context.setOffline)", async ({
+  context,
+  cluster,
+}) => {
   const first = await context.newPage();
   await first.goto(`${cluster.origin}/pages/widget.html?threads=1`);
   await agree(first);
@@ -190,7 +218,10 @@ test("a stop or a withdrawal in one tab holds in the others (storage events)", a
   await expect.poll(() => cluster.stats().workers).toBe(0);
 });
 
-test("keyboard and screen reader: Tab reaches the button, Enter opens the panel and moves focus into it, Escape closes it and gives focus back", async ({ page, cluster }) => {
+test("keyboard and screen reader: Tab reaches the button, Enter opens the panel and moves focus into it, Escape closes it and gives focus back", async ({
+  page,
+  cluster,
+}) => {
   await page.goto(`${cluster.origin}/pages/widget.html?threads=1`);
   await expect(pill(page)).toBeVisible();
   await page.keyboard.press("Tab");
@@ -224,11 +255,21 @@ test('Spanish with data-lang="es"', async ({ page, cluster }) => {
   await expect(button(page, "Retirar consentimiento")).toBeVisible();
 });
 
-test("never shifts the host page's layout nor inherits its CSS; collapses to a small button; follows prefers-color-scheme and prefers-reduced-motion", async ({ page, cluster }) => {
+test("never shifts the host page's layout nor inherits its CSS; collapses to a small button; follows prefers-color-scheme and prefers-reduced-motion", async ({
+  page,
+  cluster,
+}) => {
   const layout = () =>
     page.evaluate(() => {
       const r = document.getElementById("content")!.getBoundingClientRect();
-      return { x: r.x, y: r.y, w: r.width, h: r.height, scroll: document.documentElement.scrollHeight, width: document.documentElement.scrollWidth };
+      return {
+        x: r.x,
+        y: r.y,
+        w: r.width,
+        h: r.height,
+        scroll: document.documentElement.scrollHeight,
+        width: document.documentElement.scrollWidth,
+      };
     });
   await page.route("**/motivus-embed.js", (route) => route.abort());
   await page.goto(`${cluster.origin}/pages/widget.html`);
@@ -248,9 +289,21 @@ test("never shifts the host page's layout nor inherits its CSS; collapses to a s
     const root = host.shadowRoot!;
     const pick = (el: Element) => {
       const cs = getComputedStyle(el);
-      return { font: cs.fontFamily, color: cs.color, transform: cs.textTransform, spacing: cs.letterSpacing, bg: cs.backgroundColor, display: cs.display };
+      return {
+        font: cs.fontFamily,
+        color: cs.color,
+        transform: cs.textTransform,
+        spacing: cs.letterSpacing,
+        bg: cs.backgroundColor,
+        display: cs.display,
+      };
     };
-    return { host: getComputedStyle(host).position, root: pick(root.querySelector(".root")!), pill: pick(root.querySelector(".pill")!), mark: pick(root.querySelector("svg")!) };
+    return {
+      host: getComputedStyle(host).position,
+      root: pick(root.querySelector(".root")!),
+      pill: pick(root.querySelector(".pill")!),
+      mark: pick(root.querySelector("svg")!),
+    };
   });
   expect(styles.host).toBe("fixed");
   expect(styles.root.font).not.toMatch(/Comic/);
@@ -284,9 +337,11 @@ test("invalid settings are named in the console and never break the page", async
 
   errors.length = 0;
   await page.goto(`${cluster.origin}/pages/widget.html?cluster=${encodeURIComponent("ftp://example.org/")}`);
-  await expect.poll(() => errors).toEqual([
-    'motivus: data-cluster="ftp://example.org/" is not a cluster address (wss://host/socket, or an http(s) address of a loopback cluster); the widget is not shown',
-  ]);
+  await expect
+    .poll(() => errors)
+    .toEqual([
+      'motivus: data-cluster="ftp://example.org/" is not a cluster address (wss://host/socket, or an http(s) address of a loopback cluster); the widget is not shown',
+    ]);
   expect(await widget(page).count()).toBe(0);
   expect(await page.evaluate(() => typeof (window as any).Motivus.start)).toBe("function");
   await expect(page.locator("#content")).toBeVisible();

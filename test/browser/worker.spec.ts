@@ -14,7 +14,13 @@ const wb = `${fixtures}/wasm-bindgen`;
 const KMEANS_LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 
 /** Open the demo page as a worker with `threads` slots and wait until the cluster holds its offers. */
-async function openWorker(page: Page, origin: string, stats: () => { offered_slots: number }, threads = 1, extra = ""): Promise<void> {
+async function openWorker(
+  page: Page,
+  origin: string,
+  stats: () => { offered_slots: number },
+  threads = 1,
+  extra = "",
+): Promise<void> {
   await page.goto(`${origin}/worker.html?autostart=1&threads=${threads}${extra}`);
   await expect.poll(() => stats().offered_slots).toBe(threads);
 }
@@ -47,7 +53,12 @@ test.describe("every loader shape returns the right result", () => {
     expect(await stdoutOf(id)).toBe('--flag\n--x=1\ntext\n42\n{"k":[1,2]}\n');
     expect(await stderrOf(id)).toContain("echo: stderr line");
     // `arguments` as one string is split on whitespace.
-    const again = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: "a  b", result_files: { "/output/args.txt": `${out}/two.txt` } });
+    const again = client.callAsync({
+      wasm_path: c("classic", "echo.wasm"),
+      loader_path: c("classic", "echo.js"),
+      arguments: "a  b",
+      result_files: { "/output/args.txt": `${out}/two.txt` },
+    });
     await client.selectTask(again);
     expect(await readFile(`${out}/two.txt`, "utf8")).toBe("a b\n");
     await client.close();
@@ -70,7 +81,10 @@ test.describe("every loader shape returns the right result", () => {
     await client.close();
   });
 
-  test("Emscripten data package: data_link fetched by the host, unzipped in the worker (classic and MODULARIZE, via the registry)", async ({ page, cluster }) => {
+  test("Emscripten data package: data_link fetched by the host, unzipped in the worker (classic and MODULARIZE, via the registry)", async ({
+    page,
+    cluster,
+  }) => {
     await openWorker(page, cluster.origin, () => cluster.stats());
     const client = await driver(cluster.driverUri);
     for (const shape of ["classic", "modularize"]) {
@@ -90,11 +104,24 @@ test.describe("every loader shape returns the right result", () => {
     await client.close();
   });
 
-  test("wasm-bindgen no-modules (old and current glue) and web: the export's return value is `data`", async ({ page, cluster }) => {
+  test("wasm-bindgen no-modules (old and current glue) and web: the export's return value is `data`", async ({
+    page,
+    cluster,
+  }) => {
     await openWorker(page, cluster.origin, () => cluster.stats());
     const client = await driver(cluster.driverUri);
-    const oldGlue = client.callAsync({ wasm_path: `${wb}/no-modules/wasm_flate_bg.wasm`, loader_path: `${wb}/no-modules/wasm_flate.js`, entry: "zlib_encode", params: ["Hello World"] });
-    const web = client.callAsync({ wasm_path: `${wb}/web/sql_fmt_bg.wasm`, loader_path: `${wb}/web/sql_fmt.js`, entry: "format", params: ["SELECT count(*),Column1 FROM Table1;", "query.sql"] });
+    const oldGlue = client.callAsync({
+      wasm_path: `${wb}/no-modules/wasm_flate_bg.wasm`,
+      loader_path: `${wb}/no-modules/wasm_flate.js`,
+      entry: "zlib_encode",
+      params: ["Hello World"],
+    });
+    const web = client.callAsync({
+      wasm_path: `${wb}/web/sql_fmt_bg.wasm`,
+      loader_path: `${wb}/web/sql_fmt.js`,
+      entry: "format",
+      params: ["SELECT count(*),Column1 FROM Table1;", "query.sql"],
+    });
     const modern = client.callAsync({
       wasm_path: `${wb}/no-modules-modern/index_bg.wasm`,
       loader_path: `${wb}/no-modules-modern/index.js`,
@@ -106,7 +133,11 @@ test.describe("every loader shape returns the right result", () => {
     const kdf = (await client.selectTask(modern)) as number[];
     expect(Buffer.from(kdf).toString("hex")).toBe("4da7dd68aa6b524f2ad3c2aef7d96416d88c5b0f4460779cef28cfb8b777b405");
     // A missing export is a clear error naming what exists.
-    await expect(client.selectTask(client.callAsync({ wasm_path: `${wb}/web/sql_fmt_bg.wasm`, loader_path: `${wb}/web/sql_fmt.js`, params: [] }))).rejects.toThrow(/main.*format/s);
+    await expect(
+      client.selectTask(
+        client.callAsync({ wasm_path: `${wb}/web/sql_fmt_bg.wasm`, loader_path: `${wb}/web/sql_fmt.js`, params: [] }),
+      ),
+    ).rejects.toThrow(/main.*format/s);
     await client.close();
   });
 
@@ -149,10 +180,18 @@ test.describe("faults end a task, not the worker", () => {
     expect(await readFile(out, "utf8")).toBe("still working\n");
   };
 
-  test("a crash (abort) and running out of memory are answered with an error; the slot keeps working", async ({ page, cluster }) => {
+  test("a crash (abort) and running out of memory are answered with an error; the slot keeps working", async ({
+    page,
+    cluster,
+  }) => {
     await openWorker(page, cluster.origin, () => cluster.stats());
     const client = await driver(cluster.driverUri);
-    for (const [shape, name, why] of [["classic", "crash", /aborted \(it called abort\(\)\)/], ["modularize", "crash", /aborted/], ["classic", "oom", /out of memory/], ["modularize", "oom", /out of memory/]] as const) {
+    for (const [shape, name, why] of [
+      ["classic", "crash", /aborted \(it called abort\(\)\)/],
+      ["modularize", "crash", /aborted/],
+      ["classic", "oom", /out of memory/],
+      ["modularize", "oom", /out of memory/],
+    ] as const) {
       const id = client.callAsync({ wasm_path: c(shape, `${name}.wasm`), loader_path: c(shape, `${name}.js`) });
       const failed = client.selectTask(id);
       await expect(failed).rejects.toThrow(TaskError);
@@ -165,17 +204,24 @@ test.describe("faults end a task, not the worker", () => {
   test("a task past its deadline is ended and answered with an error; the next task runs", async ({ page, cluster }) => {
     await openWorker(page, cluster.origin, () => cluster.stats(), 1, "&deadline=2000");
     const client = await driver(cluster.driverUri);
-    const forever = client.selectTask(client.callAsync({ wasm_path: c("classic", "forever.wasm"), loader_path: c("classic", "forever.js") }));
+    const forever = client.selectTask(
+      client.callAsync({ wasm_path: c("classic", "forever.wasm"), loader_path: c("classic", "forever.js") }),
+    );
     await expect(forever).rejects.toThrow(/deadline of 2 s/);
     await nextTaskWorks(client, "deadline");
     await client.close();
   });
 
-  test("abort_task (the driver went away) stops the task at once, sends no result, and the worker goes on", async ({ page, cluster }) => {
+  test("abort_task (the driver went away) stops the task at once, sends no result, and the worker goes on", async ({
+    page,
+    cluster,
+  }) => {
     await openWorker(page, cluster.origin, () => cluster.stats());
     const failures: string[] = [];
     await page.exposeFunction("recordFailure", (e: string) => failures.push(e));
-    await page.evaluate(() => (window as any).motivusWorker.on("taskFailed", (e: { error: string }) => (window as any).recordFailure(e.error)));
+    await page.evaluate(() =>
+      (window as any).motivusWorker.on("taskFailed", (e: { error: string }) => (window as any).recordFailure(e.error)),
+    );
     const leaving = await driver(cluster.driverUri);
     leaving.callAsync({ wasm_path: c("classic", "forever.wasm"), loader_path: c("classic", "forever.js") });
     await expect.poll(() => cluster.stats().running).toBe(1);
@@ -188,13 +234,24 @@ test.describe("faults end a task, not the worker", () => {
     await client.close();
   });
 
-  test("malformed tasks (no wasm, corrupt wasm, bad data_link) get an error result and the worker goes on", async ({ page, cluster }) => {
+  test("malformed tasks (no wasm, corrupt wasm, bad data_link) get an error result and the worker goes on", async ({
+    page,
+    cluster,
+  }) => {
     await openWorker(page, cluster.origin, () => cluster.stats());
     const client = await driver(cluster.driverUri);
     await expect(client.selectTask(client.callAsync({ wasm: "", loader: "" }))).rejects.toThrow(/no wasm/);
-    await expect(client.selectTask(client.callAsync({ wasm: new Uint8Array([1, 2, 3, 4]), loader_path: c("classic", "echo.js") }))).rejects.toThrow(/wasm/i);
     await expect(
-      client.selectTask(client.callAsync({ wasm_path: c("classic", "datapkg.wasm"), loader_path: c("classic", "datapkg.js"), data_link: `${cluster.origin}/fixtures/missing.data.zip` })),
+      client.selectTask(client.callAsync({ wasm: new Uint8Array([1, 2, 3, 4]), loader_path: c("classic", "echo.js") })),
+    ).rejects.toThrow(/wasm/i);
+    await expect(
+      client.selectTask(
+        client.callAsync({
+          wasm_path: c("classic", "datapkg.wasm"),
+          loader_path: c("classic", "datapkg.js"),
+          data_link: `${cluster.origin}/fixtures/missing.data.zip`,
+        }),
+      ),
     ).rejects.toThrow(/data_link.*404/);
     await nextTaskWorks(client, "malformed");
     await client.close();
@@ -207,7 +264,12 @@ test("a flood of output is cut at the transcript limit while the task's files ar
   // Three 1.5 MB arguments: together past the 4 Mi-character cap, each within the program's 5 MB stack.
   const parts = ["x", "y", "z"].map((ch) => ch.repeat(1.5 * 1024 * 1024));
   const out = join(logDir, "flood.txt");
-  const id = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), params: parts, result_files: { "/output/args.txt": out } });
+  const id = client.callAsync({
+    wasm_path: c("classic", "echo.wasm"),
+    loader_path: c("classic", "echo.js"),
+    params: parts,
+    result_files: { "/output/args.txt": out },
+  });
   expect(await client.selectTask(id)).toBe(0);
   const stdout = await stdoutOf(id);
   expect(stdout.length).toBeLessThan(4 * 1024 * 1024 + 100);
@@ -242,7 +304,9 @@ test("when the cluster restarts, the worker reconnects, offers its slots again a
   await openWorker(page, first.origin, () => first.stats(), 2);
   const states: string[] = [];
   await page.exposeFunction("recordState", (s: string) => states.push(s));
-  await page.evaluate(() => (window as any).motivusWorker.on("state", (e: { state: string }) => (window as any).recordState(e.state)));
+  await page.evaluate(() =>
+    (window as any).motivusWorker.on("state", (e: { state: string }) => (window as any).recordState(e.state)),
+  );
   await first.close();
   await expect.poll(() => states).toContain("reconnecting");
   const second = await startLoopback({ port });
@@ -251,7 +315,12 @@ test("when the cluster restarts, the worker reconnects, offers its slots again a
     expect(states.at(-1)).toBe("running");
     const client = await driver(second.driverUri);
     const out = join(logDir, "reconnect.txt");
-    const id = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: ["back"], result_files: { "/output/args.txt": out } });
+    const id = client.callAsync({
+      wasm_path: c("classic", "echo.wasm"),
+      loader_path: c("classic", "echo.js"),
+      arguments: ["back"],
+      result_files: { "/output/args.txt": out },
+    });
     expect(await client.selectTask(id)).toBe(0);
     expect(await readFile(out, "utf8")).toBe("back\n");
     await client.close();
@@ -268,12 +337,38 @@ test("an algorithm cannot read the host page's cookie or storage and cannot reac
   });
   const client = await driver(cluster.driverUri);
   // A real algorithm (C + EM_ASYNC_JS) that tries every way out and prints what happened.
-  const id = client.callAsync({ wasm_path: c("classic", "probe.wasm"), loader_path: c("classic", "probe.js"), arguments: [`${cluster.origin}/api/loopback/stats`] });
+  const id = client.callAsync({
+    wasm_path: c("classic", "probe.wasm"),
+    loader_path: c("classic", "probe.js"),
+    arguments: [`${cluster.origin}/api/loopback/stats`],
+  });
   expect(await client.selectTask(id)).toBe(0);
   const stdout = await stdoutOf(id);
-  const probes = Object.fromEntries(stdout.split("\n").filter((l) => l.startsWith("probe ") && l.includes(": ")).map((l) => l.slice(6).split(/: (.*)/s).slice(0, 2)));
+  const probes = Object.fromEntries(
+    stdout
+      .split("\n")
+      .filter((l) => l.startsWith("probe ") && l.includes(": "))
+      .map((l) =>
+        l
+          .slice(6)
+          .split(/: (.*)/s)
+          .slice(0, 2),
+      ),
+  );
   expect(probes.origin).toBe("null");
-  for (const name of ["fetch", "xhr", "websocket", "importScripts", "import", "indexedDB", "caches", "cookie", "cookieStore", "localStorage", "dom"]) {
+  for (const name of [
+    "fetch",
+    "xhr",
+    "websocket",
+    "importScripts",
+    "import",
+    "indexedDB",
+    "caches",
+    "cookie",
+    "cookieStore",
+    "localStorage",
+    "dom",
+  ]) {
     expect(probes[name], `probe ${name}`).toMatch(/^blocked/);
   }
   expect(stdout).toContain("probe done");
@@ -289,7 +384,9 @@ test("setThreads grows the pool at once and shrinks it as offered slots are used
   // Offers already made are kept (the cluster may be sending their tasks); each retires after its task.
   expect(await page.evaluate(() => (window as any).motivusWorker.threads)).toBe(1);
   const client = await driver(cluster.driverUri);
-  const ids = [1, 2, 3].map(() => client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js") }));
+  const ids = [1, 2, 3].map(() =>
+    client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js") }),
+  );
   expect(await client.barrier(ids)).toEqual([0, 0, 0]);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
   await client.close();
@@ -303,14 +400,22 @@ test("an algorithm that patches worker globals cannot tamper with a different al
   // The trap is real: the same algorithm's next task runs in the same warm worker and answers garbage.
   await expect(client.selectTask(client.callAsync(tamper))).rejects.toThrow();
   const out = join(logDir, "after-tamper.txt");
-  const next = client.callAsync({ wasm_path: c("classic", "echo.wasm"), loader_path: c("classic", "echo.js"), arguments: ["untouched"], result_files: { "/output/args.txt": out } });
+  const next = client.callAsync({
+    wasm_path: c("classic", "echo.wasm"),
+    loader_path: c("classic", "echo.js"),
+    arguments: ["untouched"],
+    result_files: { "/output/args.txt": out },
+  });
   expect(await client.selectTask(next)).toBe(0);
   expect(await readFile(out, "utf8")).toBe("untouched\n");
   expect(await stdoutOf(next)).toBe("untouched\n");
   await client.close();
 });
 
-test("the threads a program starts count against the visitor's thread budget: no slot is offered while they run", async ({ page, cluster }) => {
+test("the threads a program starts count against the visitor's thread budget: no slot is offered while they run", async ({
+  page,
+  cluster,
+}) => {
   await openWorker(page, cluster.origin, () => cluster.stats(), 2);
   const client = await driver(cluster.driverUri);
   // Two nested workers (as a -pthread program starts its threads), kept until the answer after `ms`.

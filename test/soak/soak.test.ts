@@ -44,9 +44,16 @@ if (env("SOAK_SEED") !== undefined) options.seed = env("SOAK_SEED");
 it(
   `${full ? "full" : "short"} soak: ${options.workers} simulated workers, ${options.browsers} browsers, ${tasks} tasks, kills, reopens and a restart; every task answered once, heaps flat`,
   async () => {
-    const figures = await soak({ ...options, log: full || process.env.SOAK_LOG ? (line) => process.stdout.write(`soak ${new Date().toISOString().slice(11, 23)}: ${line}\n`) : undefined });
+    const figures = await soak({
+      ...options,
+      log:
+        full || process.env.SOAK_LOG
+          ? (line) => process.stdout.write(`soak ${new Date().toISOString().slice(11, 23)}: ${line}\n`)
+          : undefined,
+    });
     console.log(`\n${formatFigures(figures)}\n`);
-    if (figures.notable.length > 0) console.log(`cluster log lines worth a look:\n  ${figures.notable.slice(0, 60).join("\n  ")}`);
+    if (figures.notable.length > 0)
+      console.log(`cluster log lines worth a look:\n  ${figures.notable.slice(0, 60).join("\n  ")}`);
 
     // Every property failed, in one message; then each on its own.
     expect(figures.violations).toEqual([]);

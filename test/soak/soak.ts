@@ -285,10 +285,12 @@ class DevtoolsTarget {
     return new Promise((ok, fail) => {
       const id = this.nextId++;
       this.waiting.set(id, { ok, fail });
-      parent.send("Target.sendMessageToTarget", { sessionId, message: JSON.stringify({ id, method, params }) }).catch((err: Error) => {
-        this.waiting.delete(id);
-        fail(err);
-      });
+      parent
+        .send("Target.sendMessageToTarget", { sessionId, message: JSON.stringify({ id, method, params }) })
+        .catch((err: Error) => {
+          this.waiting.delete(id);
+          fail(err);
+        });
     });
   }
 
@@ -363,7 +365,8 @@ interface PhoenixSocket {
   onOpen(callback: () => void): unknown;
   onClose(callback: (event: { code?: number; reason?: string } | undefined) => void): unknown;
 }
-const closeReason = (event: { code?: number; reason?: string } | undefined) => `${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}`;
+const closeReason = (event: { code?: number; reason?: string } | undefined) =>
+  `${event?.code ?? "?"}${event?.reason ? ` ${event.reason}` : ""}`;
 
 const tally = (items: string[]): Record<string, number> => {
   const counts: Record<string, number> = {};
@@ -514,7 +517,19 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
     const openPage = async (): Promise<OpenPage> => {
       const label = `page ${++pageSerial}`;
       const page = await context.newPage();
-      const figures: PageFigures = { label, openedAfter: settled, closedAfter: null, done: 0, failed: 0, unanswered: 0, heapStart: null, heapEnd: null, flat: null, notes: [], runningAt: 0 };
+      const figures: PageFigures = {
+        label,
+        openedAfter: settled,
+        closedAfter: null,
+        done: 0,
+        failed: 0,
+        unanswered: 0,
+        heapStart: null,
+        heapEnd: null,
+        flat: null,
+        notes: [],
+        runningAt: 0,
+      };
       const note = (text: string) => {
         if (figures.notes.length < 40) figures.notes.push(text);
         log(`${label}: ${text}`);
@@ -549,18 +564,26 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
       runningOn.clear();
       s.scheduler.on("event", (event: SchedulerEvent) => {
         if (event.kind === "dispatched") runningOn.set(event.task.id, { worker: event.worker, attempts: event.task.attempts });
-        else if (event.kind === "done" || event.kind === "requeued" || event.kind === "aborted" || event.kind === "given-up") runningOn.delete(event.task.id);
+        else if (event.kind === "done" || event.kind === "requeued" || event.kind === "aborted" || event.kind === "given-up")
+          runningOn.delete(event.task.id);
       });
     };
     watch(server);
     const topicOf = (sim: Sim) => (sim.worker as unknown as { channel: { topic: string } }).channel.topic;
     /** What the pages said that was not about a task going well: where a stuck task usually shows. */
     const pageNotes = () =>
-      [...closedPages, ...pages.map((p) => p.figures)].flatMap((p) => p.notes.filter((n) => !/worker (connecting|running|reconnecting)/.test(n)).slice(-5).map((n) => `${p.label}: ${n}`));
-    const where = () => `${settled}/${tasks} answered, ${submitted - settled} in flight; cluster ${JSON.stringify(server.stats())}; the pages said: ${pageNotes().join(" | ") || "nothing"}`;
+      [...closedPages, ...pages.map((p) => p.figures)].flatMap((p) =>
+        p.notes
+          .filter((n) => !/worker (connecting|running|reconnecting)/.test(n))
+          .slice(-5)
+          .map((n) => `${p.label}: ${n}`),
+      );
+    const where = () =>
+      `${settled}/${tasks} answered, ${submitted - settled} in flight; cluster ${JSON.stringify(server.stats())}; the pages said: ${pageNotes().join(" | ") || "nothing"}`;
     /** No answer for `stallMs` with tasks in flight: a task the cluster holds as running that no worker runs. */
     const checkStall = () => {
-      if (submitted > settled && Date.now() - lastAnswerAt > stallMs) throw new Error(`soak: no answer for ${stallMs / 1000} s: ${where()}`);
+      if (submitted > settled && Date.now() - lastAnswerAt > stallMs)
+        throw new Error(`soak: no answer for ${stallMs / 1000} s: ${where()}`);
     };
     const waitFor = async (what: string, test: () => boolean, ms = 60_000) => {
       const until = Math.min(Date.now() + ms, deadline);
@@ -581,7 +604,10 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
     const driverSocket = (client as unknown as { socket?: PhoenixSocket }).socket;
     driverSocket?.onOpen(() => driverReconnects++);
     driverSocket?.onClose((event) => driverCloses.push(closeReason(event)));
-    const internals = client as unknown as { channel?: { on(event: string, fn: (payload: any) => void): unknown }; tasks?: Map<number, { ref: string }> };
+    const internals = client as unknown as {
+      channel?: { on(event: string, fn: (payload: any) => void): unknown };
+      tasks?: Map<number, { ref: string }>;
+    };
     const refToTask = new Map<string, number>();
     const frames = new Int32Array(tasks);
     let resultFrames: number | null = null;
@@ -610,7 +636,12 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
     lastAnswerAt = Date.now();
 
     const submit = (i: number) => {
-      const id = client!.callAsync({ wasm: algorithm.wasm, loader: algorithm.loader, entry: algorithm.entry, params: algorithm.params(i) });
+      const id = client!.callAsync({
+        wasm: algorithm.wasm,
+        loader: algorithm.loader,
+        entry: algorithm.entry,
+        params: algorithm.params(i),
+      });
       const ref = internals.tasks?.get(id)?.ref;
       if (ref) refToTask.set(ref, i);
       client!.selectTask(id).then(
@@ -622,7 +653,8 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
           if (value !== expected) {
             wrongCount++;
             wrongTask[i] = 1;
-            if (wrong.length < 5) wrong.push(`task ${i}: got ${JSON.stringify(value)?.slice(0, 80)}, expected ${JSON.stringify(expected)}`);
+            if (wrong.length < 5)
+              wrong.push(`task ${i}: got ${JSON.stringify(value)?.slice(0, 80)}, expected ${JSON.stringify(expected)}`);
           }
         },
         (err: Error) => {
@@ -741,7 +773,9 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
       if (Date.now() - progressAt >= 5000) {
         progressAt = Date.now();
         const c = server.stats();
-        log(`${settled}/${tasks} answered, ${submitted - settled} in flight; cluster: ${c.workers} workers, ${c.offered_slots} offered, ${c.running} running, ${c.queued} queued`);
+        log(
+          `${settled}/${tasks} answered, ${submitted - settled} in flight; cluster: ${c.workers} workers, ${c.offered_slots} offered, ${c.running} running, ${c.queued} queued`,
+        );
       }
       if (Date.now() > deadline) throw new Error(`soak: timed out after ${timeoutMs} ms: ${where()}`);
       checkStall();
@@ -784,7 +818,10 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
       if (resolved[i] !== 1 || rejected[i] !== 0) notOnce++;
       else if (!wrongTask[i]) answeredOnce++;
     }
-    if (notOnce > 0) violations.push(`${notOnce} tasks were not answered with a value exactly once (${rejected.reduce((n, r) => n + r, 0)} rejected), e.g. ${failures.join(" | ")}`);
+    if (notOnce > 0)
+      violations.push(
+        `${notOnce} tasks were not answered with a value exactly once (${rejected.reduce((n, r) => n + r, 0)} rejected), e.g. ${failures.join(" | ")}`,
+      );
     if (wrongCount > 0) violations.push(`${wrongCount} tasks resolved with another value than their own: ${wrong.join(" | ")}`);
     let duplicateFrames: number | null = null;
     if (resultFrames !== null) {
@@ -794,7 +831,8 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
         if (frames[i]! > 1) duplicateFrames += frames[i]! - 1;
         if (frames[i] === 0) missing++;
       }
-      if (duplicateFrames > 0) violations.push(`the driver received ${duplicateFrames} result frames more than once for the same task`);
+      if (duplicateFrames > 0)
+        violations.push(`the driver received ${duplicateFrames} result frames more than once for the same task`);
       if (missing > 0) violations.push(`${missing} tasks resolved without a result frame for them`);
       if (foreignFrames > 0) violations.push(`${foreignFrames} result frames for no task of the driver`);
     }
@@ -804,19 +842,34 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
     if (restartAt !== null && restarts !== 1) violations.push(`the server was restarted ${restarts} times, not once`);
 
     const serverFlat = end.heap <= flatBound(baseline!.heap);
-    if (!serverFlat) violations.push(`this process's heap grew from ${(baseline!.heap / MiB).toFixed(1)} to ${(end.heap / MiB).toFixed(1)} MiB (bound ${(flatBound(baseline!.heap) / MiB).toFixed(1)})`);
+    if (!serverFlat)
+      violations.push(
+        `this process's heap grew from ${(baseline!.heap / MiB).toFixed(1)} to ${(end.heap / MiB).toFixed(1)} MiB (bound ${(flatBound(baseline!.heap) / MiB).toFixed(1)})`,
+      );
     for (const p of pages) {
       const { heapStart: a, heapEnd: b } = p.figures;
       if (!a || !b) continue;
-      const parts = [["main thread", a.main, b.main], ["sandbox frame", a.frame, b.frame], ["Web Workers", a.workers, b.workers], ["all", a.total, b.total]] as const;
+      const parts = [
+        ["main thread", a.main, b.main],
+        ["sandbox frame", a.frame, b.frame],
+        ["Web Workers", a.workers, b.workers],
+        ["all", a.total, b.total],
+      ] as const;
       p.figures.flat = parts.every(([, x, y]) => y <= flatBound(x));
       for (const [what, x, y] of parts) {
-        if (y > flatBound(x)) violations.push(`${p.figures.label}: the JS heap of its ${what} grew from ${(x / MiB).toFixed(2)} to ${(y / MiB).toFixed(2)} MiB (bound ${(flatBound(x) / MiB).toFixed(2)})`);
+        if (y > flatBound(x))
+          violations.push(
+            `${p.figures.label}: the JS heap of its ${what} grew from ${(x / MiB).toFixed(2)} to ${(y / MiB).toFixed(2)} MiB (bound ${(flatBound(x) / MiB).toFixed(2)})`,
+          );
       }
     }
-    if (!pages.some((p) => p.figures.flat !== null) && browserCount > 0) violations.push("no page lived from the warm-up to the end: no page heap was compared");
+    if (!pages.some((p) => p.figures.flat !== null) && browserCount > 0)
+      violations.push("no page lived from the warm-up to the end: no page heap was compared");
     for (const p of [...closedPages, ...pages.map((x) => x.figures)]) {
-      if (p.failed > 0) violations.push(`${p.label} reported ${p.failed} failed tasks, e.g. ${p.notes.find((n) => TASK_LINE.test(n) && !UNANSWERED.test(n)) ?? "(no line kept)"}`);
+      if (p.failed > 0)
+        violations.push(
+          `${p.label} reported ${p.failed} failed tasks, e.g. ${p.notes.find((n) => TASK_LINE.test(n) && !UNANSWERED.test(n)) ?? "(no line kept)"}`,
+        );
     }
 
     return {
@@ -844,7 +897,14 @@ export async function soak(options: SoakOptions): Promise<SoakFigures> {
       restarts,
       restartMs,
       pageReopens: reopens,
-      server: { heapStart: baseline!.heap, heapEnd: end.heap, flat: serverFlat, rssStart: baseline!.rss, rssEnd: end.rss, answersBetween: tasks - baselineAt },
+      server: {
+        heapStart: baseline!.heap,
+        heapEnd: end.heap,
+        flat: serverFlat,
+        rssStart: baseline!.rss,
+        rssEnd: end.rss,
+        answersBetween: tasks - baselineAt,
+      },
       pages: [...closedPages, ...pages.map((p) => p.figures)],
       notable: clusterLog.notable,
       logKinds: clusterLog.kinds,
@@ -869,16 +929,50 @@ export function formatFigures(f: SoakFigures): string {
   const rows: [string, string][] = [
     ["algorithm", f.algorithm],
     ["simulated workers / browser pages", `${f.workers} / ${f.browsers}`],
-    ["tasks", `${f.tasks} in ${f.seconds.toFixed(1)} s: ${f.tasksPerSecond.toFixed(0)} tasks/s (this process: ${f.cpuSeconds.toFixed(1)} s of CPU)`],
-    ["event loop delay (this process)", `p99 ${f.eventLoopDelayMs.p99.toFixed(0)} ms, max ${f.eventLoopDelayMs.max.toFixed(0)} ms`],
+    [
+      "tasks",
+      `${f.tasks} in ${f.seconds.toFixed(1)} s: ${f.tasksPerSecond.toFixed(0)} tasks/s (this process: ${f.cpuSeconds.toFixed(1)} s of CPU)`,
+    ],
+    [
+      "event loop delay (this process)",
+      `p99 ${f.eventLoopDelayMs.p99.toFixed(0)} ms, max ${f.eventLoopDelayMs.max.toFixed(0)} ms`,
+    ],
     ["answered once, right value", `${f.answeredOnce} / ${f.tasks} (wrong ${f.wrong}, failed ${f.failed})`],
-    ["result frames at the driver", f.resultFrames === null ? "not watched" : `${f.resultFrames} (duplicates ${f.duplicateFrames})`],
-    ["cluster done per life", `${f.lives.map((l) => l.done).join(" + ")} = ${f.done} (re-queued ${f.requeued}, given up ${f.lives.reduce((n, l) => n + l.lost, 0)}, refused ${f.lives.reduce((n, l) => n + l.refused, 0)})`],
-    ["driver reconnects (socket closes)", `${f.driver.reconnects} (${Object.entries(f.driver.closes).map(([k, n]) => `${n}× ${k}`).join(", ") || "none"}; failed attempts included)`],
-    ["simulated workers that closed by themselves", Object.entries(f.simsClosedThemselves).map(([k, n]) => `${n}× ${k}`).join(", ") || "none"],
-    ["cluster log lines by kind", Object.entries(f.logKinds).map(([k, n]) => `${k} ${n}`).join(", ")],
+    [
+      "result frames at the driver",
+      f.resultFrames === null ? "not watched" : `${f.resultFrames} (duplicates ${f.duplicateFrames})`,
+    ],
+    [
+      "cluster done per life",
+      `${f.lives.map((l) => l.done).join(" + ")} = ${f.done} (re-queued ${f.requeued}, given up ${f.lives.reduce((n, l) => n + l.lost, 0)}, refused ${f.lives.reduce((n, l) => n + l.refused, 0)})`,
+    ],
+    [
+      "driver reconnects (socket closes)",
+      `${f.driver.reconnects} (${
+        Object.entries(f.driver.closes)
+          .map(([k, n]) => `${n}× ${k}`)
+          .join(", ") || "none"
+      }; failed attempts included)`,
+    ],
+    [
+      "simulated workers that closed by themselves",
+      Object.entries(f.simsClosedThemselves)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join(", ") || "none",
+    ],
+    [
+      "cluster log lines by kind",
+      Object.entries(f.logKinds)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", "),
+    ],
     ["kills", `${f.kills.total} (${f.kills.midTask} mid-task; ${f.kills.closed} closed, ${f.kills.dropped} cut)`],
-    ["restarts", f.restartMs ? `${f.restarts} (listening again after ${f.restartMs.down} ms, every page's worker running again after ${f.restartMs.browsersBack ?? "–"} ms)` : `${f.restarts}`],
+    [
+      "restarts",
+      f.restartMs
+        ? `${f.restarts} (listening again after ${f.restartMs.down} ms, every page's worker running again after ${f.restartMs.browsersBack ?? "–"} ms)`
+        : `${f.restarts}`,
+    ],
     ["page reopens", `${f.pageReopens}`],
     [
       "this process: heap after GC (MiB)",
@@ -889,7 +983,10 @@ export function formatFigures(f: SoakFigures): string {
   for (const p of f.pages) {
     const span = `answers ${p.openedAfter}–${p.closedAfter ?? "end"}: ${p.done} done, ${p.failed} failed, ${p.unanswered} unanswered`;
     const heap = (h: PageHeap | null) => (h ? `${mib(h.main)} + ${mib(h.frame)} + ${mib(h.workers)} = ${mib(h.total)}` : "–");
-    rows.push([`${p.label} (${span})`, `JS heap main + frame + workers (MiB): ${heap(p.heapStart)} → ${heap(p.heapEnd)}${p.flat === null ? "" : p.flat ? " flat" : " GREW"}`]);
+    rows.push([
+      `${p.label} (${span})`,
+      `JS heap main + frame + workers (MiB): ${heap(p.heapStart)} → ${heap(p.heapEnd)}${p.flat === null ? "" : p.flat ? " flat" : " GREW"}`,
+    ]);
   }
   rows.push(["verdict", f.violations.length === 0 ? "every property holds" : `${f.violations.length} properties failed`]);
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -14,7 +14,10 @@ export interface Cli {
 }
 
 export function startCli(args: string[]): Cli {
-  const child = spawn(process.execPath, [`${root}/packages/loopback/bin/motivus-loopback.js`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [`${root}/packages/loopback/bin/motivus-loopback.js`, ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const output: string[] = [];
   const waiters: (() => void)[] = [];
   const take = (chunk: Buffer) => {

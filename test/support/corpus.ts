@@ -58,7 +58,9 @@ export function emscriptenCorpus(): CorpusCase[] {
       loader: inPackage(c.loader),
       arguments: c.task.arguments,
       params: null,
-      preloadFiles: Object.fromEntries(Object.entries(c.task.preload_files).map(([path, file]) => [path, `${emscriptenDir}/${file}`])),
+      preloadFiles: Object.fromEntries(
+        Object.entries(c.task.preload_files).map(([path, file]) => [path, `${emscriptenDir}/${file}`]),
+      ),
       resultFiles: c.task.result_files,
       entry: c.reference.call === "exec" ? "exec" : null,
       knownGap: c.known_gap ?? null,
@@ -66,7 +68,9 @@ export function emscriptenCorpus(): CorpusCase[] {
         exitCode: c.expected.exitCode,
         stdout: text === null ? null : c.expected.stdoutMode === "regex" ? { pattern: text } : { exact: text },
         stderr: null,
-        files: Object.fromEntries(Object.entries(c.expected.files).map(([path, file]) => [path, { file: `${emscriptenDir}/${file}` }])),
+        files: Object.fromEntries(
+          Object.entries(c.expected.files).map(([path, file]) => [path, { file: `${emscriptenDir}/${file}` }]),
+        ),
       },
     };
   });
@@ -81,7 +85,12 @@ interface WasiEntry {
   params?: unknown[];
   preload_files: Record<string, string>;
   result_files: string[];
-  expected: { exitCode: number; stdout: Expectation; stderr: Expectation; files: Record<string, string | { sha256: string } | null> };
+  expected: {
+    exitCode: number;
+    stdout: Expectation;
+    stderr: Expectation;
+    files: Record<string, string | { sha256: string } | null>;
+  };
 }
 
 /** Where a third-party WASI program is once `test/corpus/wasi/fetch.sh` has run. */
@@ -115,14 +124,18 @@ export function wasiCases(): CorpusCase[] {
       stdout: textExpectation(c.expected.stdout),
       stderr: textExpectation(c.expected.stderr),
       files: Object.fromEntries(
-        Object.entries(c.expected.files).map(([path, file]) => [path, file === null ? null : typeof file === "string" ? { file: `${wasiDir}/${file}` } : { sha256: file.sha256 }]),
+        Object.entries(c.expected.files).map(([path, file]) => [
+          path,
+          file === null ? null : typeof file === "string" ? { file: `${wasiDir}/${file}` } : { sha256: file.sha256 },
+        ]),
       ),
     },
   }));
 }
 
 /** Whether the case's program is installed (the corpora come from registries). */
-export const installed = (c: CorpusCase): boolean => (c.wasm === null || existsSync(c.wasm)) && (c.loader === null || existsSync(c.loader));
+export const installed = (c: CorpusCase): boolean =>
+  (c.wasm === null || existsSync(c.wasm)) && (c.loader === null || existsSync(c.loader));
 
 /** What a run gave: exit code (`data`), stdout, stderr, and result file contents by virtual path. */
 export interface CorpusOutcome {
@@ -136,19 +149,28 @@ export interface CorpusOutcome {
 export function differences(c: CorpusCase, outcome: CorpusOutcome): string[] {
   const found: string[] = [];
   if (outcome.data !== c.expected.exitCode) found.push(`exit code ${String(outcome.data)}, expected ${c.expected.exitCode}`);
-  for (const [stream, expectation] of [["stdout", c.expected.stdout], ["stderr", c.expected.stderr]] as const) {
+  for (const [stream, expectation] of [
+    ["stdout", c.expected.stdout],
+    ["stderr", c.expected.stderr],
+  ] as const) {
     const text = outcome[stream];
     // The worker adds its own last line to stderr when a program fails ("the program exited with status 3").
-    const same = expectation && "exact" in expectation && (stream === "stdout" ? text === expectation.exact : text.startsWith(expectation.exact));
+    const same =
+      expectation &&
+      "exact" in expectation &&
+      (stream === "stdout" ? text === expectation.exact : text.startsWith(expectation.exact));
     if (expectation && "exact" in expectation && !same) found.push(`${stream} differs:\n${text.slice(0, 800)}`);
-    if (expectation && "pattern" in expectation && !new RegExp(expectation.pattern, "s").test(text)) found.push(`${stream} does not match:\n${text.slice(0, 800)}`);
+    if (expectation && "pattern" in expectation && !new RegExp(expectation.pattern, "s").test(text))
+      found.push(`${stream} does not match:\n${text.slice(0, 800)}`);
   }
   for (const [path, want] of Object.entries(c.expected.files)) {
     const got = outcome.files[path];
     if (want === null) {
       if (got !== undefined) found.push(`${path} was written, but the program does not write it`);
     } else if (got === undefined) found.push(`${path} is missing`);
-    else if ("file" in want ? !got.equals(readFileSync(want.file)) : createHash("sha256").update(got).digest("hex") !== want.sha256) {
+    else if (
+      "file" in want ? !got.equals(readFileSync(want.file)) : createHash("sha256").update(got).digest("hex") !== want.sha256
+    ) {
       found.push(`${path} differs (${got.length} bytes)`);
     }
   }

@@ -50,7 +50,12 @@ export class PhoenixWorker {
     this.channel = this.socket.channel(Topic.worker(uuid, crypto.randomUUID()), {});
     this.channel.on(WorkerEvent.input, (input: Input) => void this.run(input));
     this.channel.on(WorkerEvent.abortTask, ({ tid }: { tid: string }) => void this.aborts.push(tid));
-    await new Promise<void>((ok, fail) => this.channel.join().receive("ok", () => ok()).receive("error", fail));
+    await new Promise<void>((ok, fail) =>
+      this.channel
+        .join()
+        .receive("ok", () => ok())
+        .receive("error", fail),
+    );
     for (let i = 0; i < (this.options.slots ?? 1); i++) this.offer();
   }
 

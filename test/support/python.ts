@@ -30,7 +30,12 @@ function python(args: string[], cwd: string, env: Record<string, string>, timeou
  * Writes `source` as `driver.py` in `cwd` and runs it with the published client, as a driver
  * author does (`python driver.py`). Resolves with what it printed.
  */
-export async function runPublishedDriver(cwd: string, source: string, env: Record<string, string>, timeout = 120_000): Promise<string> {
+export async function runPublishedDriver(
+  cwd: string,
+  source: string,
+  env: Record<string, string>,
+  timeout = 120_000,
+): Promise<string> {
   await writeFile(join(cwd, "driver.py"), source);
   return python(["driver.py"], cwd, env, timeout);
 }

@@ -7,8 +7,13 @@ import { reconnectAfterMs } from "../../packages/worker/src/cluster/connection.j
 describe("worker options", () => {
   it("derives the socket and HTTP origins from any spelling of the cluster", () => {
     expect(resolveConfig({})).toMatchObject({ socketUrl: PRODUCTION_CLUSTER, httpOrigin: "https://waterbear.api.motivus.cl" });
-    expect(resolveConfig({ cluster: "wss://example.org/socket/websocket" })).toMatchObject({ socketUrl: "wss://example.org/socket" });
-    expect(resolveConfig({ cluster: "http://localhost:7070" })).toMatchObject({ socketUrl: "ws://localhost:7070/socket", httpOrigin: "http://localhost:7070" });
+    expect(resolveConfig({ cluster: "wss://example.org/socket/websocket" })).toMatchObject({
+      socketUrl: "wss://example.org/socket",
+    });
+    expect(resolveConfig({ cluster: "http://localhost:7070" })).toMatchObject({
+      socketUrl: "ws://localhost:7070/socket",
+      httpOrigin: "http://localhost:7070",
+    });
     expect(resolveConfig({ cluster: "ws://127.0.0.1:7070/socket" })).toMatchObject({ httpOrigin: "http://127.0.0.1:7070" });
   });
 
@@ -36,7 +41,9 @@ it("arguments come first (a string split on whitespace), then params, JSON-encod
 
 it("reconnect back-off grows by attempt, settles at 10 s, and is spread by jitter", () => {
   const middle = () => 0.5;
-  expect([1, 2, 3, 4, 5, 6, 50].map((tries) => reconnectAfterMs(tries, middle))).toEqual([100, 500, 1000, 2000, 5000, 10_000, 10_000]);
+  expect([1, 2, 3, 4, 5, 6, 50].map((tries) => reconnectAfterMs(tries, middle))).toEqual([
+    100, 500, 1000, 2000, 5000, 10_000, 10_000,
+  ]);
   // Jitter: ±50 % around each step, so workers dropped together come back spread out.
   expect(reconnectAfterMs(4, () => 0)).toBe(1000);
   expect(reconnectAfterMs(4, () => 0.999)).toBe(2998);

@@ -16,13 +16,25 @@ describe("which data_links are fetched", () => {
   it("https links and the cluster's own origin are fetched", () => {
     expect(refused("https://cdn.example/kmeans.data.zip")).toBeNull();
     expect(refused("https://waterbear.example/a.data.zip")).toBeNull();
-    expect(refused("http://localhost:7070/algorithms/x.data.zip", { clusterOrigin: "http://localhost:7070", pageOrigin: "http://localhost:7070" })).toBeNull();
+    expect(
+      refused("http://localhost:7070/algorithms/x.data.zip", {
+        clusterOrigin: "http://localhost:7070",
+        pageOrigin: "http://localhost:7070",
+      }),
+    ).toBeNull();
   });
 
   it("relative links, other schemes and plain http elsewhere are refused", () => {
     expect(refused("/private")).toMatch(/not an absolute URL/);
     expect(refused("account/settings")).toMatch(/not an absolute URL/);
-    for (const link of ["http://cdn.example/a.zip", "file:///etc/passwd", "data:text/plain,hi", "blob:https://news.example/1", "javascript:alert(1)", "ftp://cdn.example/a"]) {
+    for (const link of [
+      "http://cdn.example/a.zip",
+      "file:///etc/passwd",
+      "data:text/plain,hi",
+      "blob:https://news.example/1",
+      "javascript:alert(1)",
+      "ftp://cdn.example/a",
+    ]) {
       expect(refused(link), link).toMatch(/only https/);
     }
   });
@@ -68,7 +80,10 @@ describe("downloads", () => {
     server = createServer((req, res) => {
       const size = req.url?.includes("big") ? sizes.big : sizes.small;
       // A lying server: no content-length for "chunked", the wrong type for all.
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", ...(req.url?.includes("chunked") ? {} : { "content-length": size }) });
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        ...(req.url?.includes("chunked") ? {} : { "content-length": size }),
+      });
       res.end(Buffer.alloc(size, 0xff));
     });
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));

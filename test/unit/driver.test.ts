@@ -61,7 +61,9 @@ describe("TypeScript driver", () => {
     const client = await connect();
     await writeFile(join(dir, "a.wasm"), new Uint8Array([0, 97, 115, 109, 9]));
     await writeFile(join(dir, "a.js"), "console.log(1)");
-    const result = (await client.selectTask(client.callAsync({ wasm_path: join(dir, "a.wasm"), loader_path: join(dir, "a.js") }))) as Record<string, string>;
+    const result = (await client.selectTask(
+      client.callAsync({ wasm_path: join(dir, "a.wasm"), loader_path: join(dir, "a.js") }),
+    )) as Record<string, string>;
     expect(fromBase64(result.wasm!)).toEqual(new Uint8Array([0, 97, 115, 109, 9]));
     expect(Buffer.from(fromBase64(result.loader!)).toString()).toBe("console.log(1)");
     await client.close();
@@ -70,10 +72,15 @@ describe("TypeScript driver", () => {
   it("a task without a loader (a WASI program) goes with an empty one, from disk or from the registry's lone .wasm", async () => {
     const client = await connect();
     await writeFile(join(dir, "w.wasm"), new Uint8Array([0, 97, 115, 109, 1]));
-    const fromDisk = (await client.selectTask(client.callAsync({ wasm_path: join(dir, "w.wasm"), params: [1] }))) as Record<string, string>;
+    const fromDisk = (await client.selectTask(client.callAsync({ wasm_path: join(dir, "w.wasm"), params: [1] }))) as Record<
+      string,
+      string
+    >;
     expect(fromDisk.loader).toBe("");
     expect(fromBase64(fromDisk.wasm!)).toEqual(new Uint8Array([0, 97, 115, 109, 1]));
-    const fromRegistry = (await client.selectTask(client.callAsync({ algorithm: "wasi-adder", algorithm_version: "1.0.0", params: [2] }))) as Record<string, string>;
+    const fromRegistry = (await client.selectTask(
+      client.callAsync({ algorithm: "wasi-adder", algorithm_version: "1.0.0", params: [2] }),
+    )) as Record<string, string>;
     expect(fromRegistry.loader).toBe("");
     expect(fromRegistry.data_link).toBeNull();
     await expect(client.selectTask(client.callAsync({ params: [1] }))).rejects.toThrow(/wasm_path.*required when no algorithm/);
@@ -82,18 +89,24 @@ describe("TypeScript driver", () => {
 
   it("resolves algorithm + algorithm_version through the loopback registry", async () => {
     const client = await connect();
-    const result = (await client.selectTask(client.callAsync({ algorithm: "adder", algorithm_version: "1.2.3", params: [2, 3] }))) as Record<string, string>;
+    const result = (await client.selectTask(
+      client.callAsync({ algorithm: "adder", algorithm_version: "1.2.3", params: [2, 3] }),
+    )) as Record<string, string>;
     expect(result.sum).toBe(5);
     expect(fromBase64(result.wasm!)).toEqual(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
     expect(result.data_link).toBe(`${server.origin}/algorithms/adder/1.2.3/adder.data.zip`);
-    await expect(client.selectTask(client.callAsync({ algorithm: "adder", algorithm_version: "9.9.9" }))).rejects.toThrow(/no version 9.9.9.*known: 1.2.3/);
+    await expect(client.selectTask(client.callAsync({ algorithm: "adder", algorithm_version: "9.9.9" }))).rejects.toThrow(
+      /no version 9.9.9.*known: 1.2.3/,
+    );
     await client.close();
   });
 
   it("takes ALGORITHM_REPO_HOST as the Python client does (host:port) or as an origin", async () => {
     for (const registry of [new URL(server.origin).host, server.origin]) {
       const client = await Client.connect({ uri: server.driverUri, token: "driver", logDir: null, registry });
-      const result = (await client.selectTask(client.callAsync({ algorithm: "adder", algorithm_version: "1.2.3", params: [1, 1] }))) as { sum: number };
+      const result = (await client.selectTask(
+        client.callAsync({ algorithm: "adder", algorithm_version: "1.2.3", params: [1, 1] }),
+      )) as { sum: number };
       expect(result.sum, registry).toBe(2);
       await client.close();
     }
@@ -101,17 +114,23 @@ describe("TypeScript driver", () => {
 
   it("names the bad key of an invalid task definition", async () => {
     const client = await connect();
-    await expect(client.selectTask(client.callAsync({ ...inline, algoritm: "kmeans" } as never))).rejects.toThrow(TaskDefinitionError);
+    await expect(client.selectTask(client.callAsync({ ...inline, algoritm: "kmeans" } as never))).rejects.toThrow(
+      TaskDefinitionError,
+    );
     await expect(client.selectTask(client.callAsync({ ...inline, algoritm: "kmeans" } as never))).rejects.toThrow(/algoritm/);
     await expect(client.selectTask(client.callAsync({ params: [1] }))).rejects.toThrow(/wasm_path: required/);
-    await expect(client.selectTask(client.callAsync({ ...inline, preload_files: { "rel/path": "x" } }))).rejects.toThrow(/preload_files.rel\/path: must be an absolute path/);
+    await expect(client.selectTask(client.callAsync({ ...inline, preload_files: { "rel/path": "x" } }))).rejects.toThrow(
+      /preload_files.rel\/path: must be an absolute path/,
+    );
     await client.close();
   });
 
   it("writes result_files to disk (creating folders) and rejects an error result, with its stderr", async () => {
     const client = await connect();
     const out = join(dir, "out", "deep", "labels.json");
-    const data = await client.selectTask(client.callAsync({ ...inline, entry: "files", result_files: { "/output/labels.json": out } }));
+    const data = await client.selectTask(
+      client.callAsync({ ...inline, entry: "files", result_files: { "/output/labels.json": out } }),
+    );
     expect(data).toBe(0);
     expect(await readFile(out, "utf8")).toBe("[0,0,1]");
     const failed = client.selectTask(client.callAsync({ ...inline, entry: "fail" }));

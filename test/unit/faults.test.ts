@@ -35,7 +35,6 @@ async function rawDriver(origin = ws): Promise<{ s: RawSocket; topic: string }> 
   return { s, topic };
 }
 
-
 describe("driver goes away", () => {
   it("its running task is aborted on the worker, its queued tasks are dropped", async () => {
     const worker = await PhoenixWorker.start({ origin: server.origin, handle: echo });
@@ -109,7 +108,9 @@ describe("worker goes away", () => {
     const result = { tid: "slot-1", type: "response", body: encodeResultBody({ data: 7 }), stdout: null, stderr: null };
     expect((await w.call(topic, WorkerEvent.result, result, "3")).payload.response).toEqual({ delivered: true });
     expect((await w.call(topic, WorkerEvent.result, result, "4")).payload.response).toEqual({ delivered: false });
-    expect((await w.call(topic, WorkerEvent.result, { ...result, tid: "never-offered" }, "5")).payload.response).toEqual({ delivered: false });
+    expect((await w.call(topic, WorkerEvent.result, { ...result, tid: "never-offered" }, "5")).payload.response).toEqual({
+      delivered: false,
+    });
     await driver.next((m) => m.event === ClientEvent.result);
     await driver.call(PHOENIX_TOPIC, PhxEvent.heartbeat, {}, 0);
     expect(driver.received.filter((m) => m.event === ClientEvent.result)).toHaveLength(0);
@@ -131,7 +132,7 @@ it("carries a 20 MiB task frame from driver to worker and back", async () => {
 
 it("answers each of 1,000 tasks exactly once while workers drop at random", async () => {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const handle = async (input: { body: { params?: unknown[] | null } }) => {
     await new Promise((r) => setTimeout(r, random() * 4));
     return echo(input);

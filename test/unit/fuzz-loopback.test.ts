@@ -28,7 +28,10 @@ function frames(topics: string[], vsn: Vsn) {
     ref,
     topic: fc.oneof(fc.constantFrom(...topics), fc.string({ maxLength: 40 })),
     event: fc.oneof(fc.constantFrom(...events), fc.string({ maxLength: 20 })),
-    payload: fc.oneof(fc.anything(), fc.record({ tid: fc.oneof(fc.string(), fc.integer()), body: fc.anything(), type: fc.anything(), ref: fc.anything() })),
+    payload: fc.oneof(
+      fc.anything(),
+      fc.record({ tid: fc.oneof(fc.string(), fc.integer()), body: fc.anything(), type: fc.anything(), ref: fc.anything() }),
+    ),
   });
   return fc.oneof(
     { weight: 6, arbitrary: frame.map((f) => encodeFrame(f, vsn)) },
@@ -42,24 +45,28 @@ it.each<[string, "worker" | "client", Vsn]>([
   ["worker socket, V2", "worker", "2.0.0"],
   ["driver socket, V1", "client", "1.0.0"],
   ["driver socket, V2", "client", "2.0.0"],
-])("%s: generated frames never take the server down", async (_name, endpoint, vsn) => {
-  const token = `fuzz-${endpoint}-${vsn}`;
-  const uuid = await uuidOf(server.origin, token);
-  const path = endpoint === "worker" ? SocketPath.worker : SocketPath.client;
-  const socket = await RawSocket.open(`${server.origin.replace("http", "ws")}${path}?token=${token}`, vsn);
-  const joined = endpoint === "worker" ? Topic.worker(uuid, "fuzz") : Topic.client(uuid, "fuzz");
-  await socket.call(joined, PhxEvent.join, {}, "join");
-  let beat = 0;
-  await fc.assert(
-    fc.asyncProperty(frames([joined, Topic.clientLobby, PHOENIX_TOPIC], vsn), async (text) => {
-      socket.ws.send(text);
-      const reply = await socket.call(PHOENIX_TOPIC, PhxEvent.heartbeat, {}, `beat-${beat++}`);
-      expect(reply.payload.status).toBe("ok");
-    }),
-    { numRuns: 150, seed: 20261125 },
-  );
-  socket.close();
-}, 60_000);
+])(
+  "%s: generated frames never take the server down",
+  async (_name, endpoint, vsn) => {
+    const token = `fuzz-${endpoint}-${vsn}`;
+    const uuid = await uuidOf(server.origin, token);
+    const path = endpoint === "worker" ? SocketPath.worker : SocketPath.client;
+    const socket = await RawSocket.open(`${server.origin.replace("http", "ws")}${path}?token=${token}`, vsn);
+    const joined = endpoint === "worker" ? Topic.worker(uuid, "fuzz") : Topic.client(uuid, "fuzz");
+    await socket.call(joined, PhxEvent.join, {}, "join");
+    let beat = 0;
+    await fc.assert(
+      fc.asyncProperty(frames([joined, Topic.clientLobby, PHOENIX_TOPIC], vsn), async (text) => {
+        socket.ws.send(text);
+        const reply = await socket.call(PHOENIX_TOPIC, PhxEvent.heartbeat, {}, `beat-${beat++}`);
+        expect(reply.payload.status).toBe("ok");
+      }),
+      { numRuns: 150, seed: 20261125 },
+    );
+    socket.close();
+  },
+  60_000,
+);
 
 it("after the fuzzing a real task still goes from a driver to a worker and back", async () => {
   const worker = await PhoenixWorker.start({ origin: server.origin, handle: (input) => ({ data: input.body.params }) });
@@ -67,7 +74,12 @@ it("after the fuzzing a real task still goes from a driver to a worker and back"
   const uuid = (await driver.call(Topic.clientLobby, PhxEvent.join, {}, "uuid")).payload.response.uuid;
   const topic = Topic.client(uuid, "after");
   await driver.call(topic, PhxEvent.join, {}, "join");
-  driver.send(topic, ClientEvent.task, { body: { wasm: "AA==", loader: "AA==", params: ["ok"] }, type: "work", ref: "after" }, "t");
+  driver.send(
+    topic,
+    ClientEvent.task,
+    { body: { wasm: "AA==", loader: "AA==", params: ["ok"] }, type: "work", ref: "after" },
+    "t",
+  );
   const result = await driver.next((m) => m.event === ClientEvent.result && m.payload.ref === "after");
   expect(decodeResultBody(result.payload.body).data).toEqual(["ok"]);
   worker.kill();

@@ -15,13 +15,21 @@ const tsc = join(root, "node_modules/typescript/bin/tsc");
 async function check(env: "worker" | "page" | "node", source: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "motivus-layer-"));
   await writeFile(join(dir, "probe.mts"), source);
-  await writeFile(join(dir, "tsconfig.json"), JSON.stringify({ extends: join(root, env === "node" ? "packages/loopback/tsconfig.json" : `packages/worker/tsconfig.${env}.json`), include: ["probe.mts"] }));
+  await writeFile(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(root, env === "node" ? "packages/loopback/tsconfig.json" : `packages/worker/tsconfig.${env}.json`),
+      include: ["probe.mts"],
+    }),
+  );
   return new Promise((ok) => execFile(process.execPath, [tsc, "-p", dir, "--noEmit"], (err, stdout) => ok(err ? stdout : "")));
 }
 
 describe("each environment compiles against its own types", () => {
   it("a Node import inside worker code fails the typecheck", async () => {
-    expect(await check("worker", `import { readFileSync } from "node:fs";\nexport const read = readFileSync;\n`)).toMatch(/node:fs/);
+    expect(await check("worker", `import { readFileSync } from "node:fs";\nexport const read = readFileSync;\n`)).toMatch(
+      /node:fs/,
+    );
     expect(await check("worker", `export const env = process.env;\n`)).toMatch(/Cannot find name 'process'/);
   }, 60_000);
 

@@ -102,10 +102,15 @@ async function rawWorker(server: LoopbackServer, token = "w", topic?: string): P
   return { s, topic: joined };
 }
 
-const resultFor = (s: RawSocket, ref: string, timeoutMs = 10_000) => s.next((m) => m.event === ClientEvent.result && m.payload.ref === ref, timeoutMs);
+const resultFor = (s: RawSocket, ref: string, timeoutMs = 10_000) =>
+  s.next((m) => m.event === ClientEvent.result && m.payload.ref === ref, timeoutMs);
 
 /** An HTTP request with exactly these headers (fetch would not send `Origin`). */
-function get(url: string, headers: Record<string, string>, method = "GET"): Promise<{ status: number; headers: Record<string, unknown> }> {
+function get(
+  url: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<{ status: number; headers: Record<string, unknown> }> {
   return new Promise((ok, fail) => {
     const req = request(url, { method, headers }, (res) => {
       res.resume();
@@ -120,7 +125,11 @@ describe("1. a request-target that is no URL", () => {
   it("GET http://[/socket/websocket with Upgrade, and the same without it, get 400 and the loopback lives", async () => {
     const server = await cluster();
     expect(statusOf(await rawTcp(server.port, upgradeRequest("http://[/socket/websocket")))).toBe(400);
-    expect(statusOf(await rawTcp(server.port, "GET http://[/api/loopback/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))).toBe(400);
+    expect(
+      statusOf(
+        await rawTcp(server.port, "GET http://[/api/loopback/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+      ),
+    ).toBe(400);
     await alive(server);
     expect(escaped).toEqual([]);
   });
@@ -156,7 +165,10 @@ describe("3. a task nested 20,000 levels deep", () => {
   // around a placeholder that the nested text then replaces.
   const nested = "[".repeat(20_000) + "]".repeat(20_000);
   const sendDeepTask = (s: RawSocket, topic: string, ref: string) => {
-    const frame = encodeFrame({ joinRef: null, ref, topic, event: ClientEvent.task, payload: { body: body(["<nested>"]), type: "work", ref: "deep" } }, s.vsn);
+    const frame = encodeFrame(
+      { joinRef: null, ref, topic, event: ClientEvent.task, payload: { body: body(["<nested>"]), type: "work", ref: "deep" } },
+      s.vsn,
+    );
     s.ws.send(frame.replace('"<nested>"', nested));
     return s.reply(ref);
   };
@@ -168,7 +180,10 @@ describe("3. a task nested 20,000 levels deep", () => {
     expect(reply.payload.status).toBe("error");
     expect(reply.payload.response.reason).toMatch(/more than 64 levels deep \(maxTaskDepth\)/);
     const result = await resultFor(s, "deep");
-    expect(decodeResultBody(result.payload.body)).toMatchObject({ error: expect.stringMatching(/64 levels/), error_code: ErrorCode.refused });
+    expect(decodeResultBody(result.payload.body)).toMatchObject({
+      error: expect.stringMatching(/64 levels/),
+      error_code: ErrorCode.refused,
+    });
     const { s: w, topic: wt } = await rawWorker(server);
     expect((await w.call(wt, WorkerEvent.inputRequest, { tid: "slot" }, "o")).payload.status).toBe("ok");
     expect(server.stats()).toMatchObject({ queued: 0, running: 0, offered_slots: 1 });
@@ -186,7 +201,10 @@ describe("3. a task nested 20,000 levels deep", () => {
     const { s: w, topic: wt } = await rawWorker(server);
     expect((await w.call(wt, WorkerEvent.inputRequest, { tid: "slot" }, "o")).payload.status).toBe("ok");
     const result = await resultFor(s, "deep");
-    expect(decodeResultBody(result.payload.body)).toMatchObject({ error: expect.stringMatching(/could not send it to a worker/), error_code: ErrorCode.refused });
+    expect(decodeResultBody(result.payload.body)).toMatchObject({
+      error: expect.stringMatching(/could not send it to a worker/),
+      error_code: ErrorCode.refused,
+    });
     // The slot is still free for the next task.
     s.send(topic, ClientEvent.task, { body: body([1]), type: "work", ref: "flat" }, "t2");
     expect((await w.next((m) => m.event === WorkerEvent.input)).payload).toMatchObject({ tid: "slot", body: { params: [1] } });
@@ -270,7 +288,9 @@ describe("4. static files", () => {
 describe("5. guest tokens on a cluster with --token", () => {
   it("a guest worker never receives the owner's trusted_work, and a guest token cannot drive tasks", async () => {
     const server = await cluster({ token: "owner" });
-    const { token: guest } = (await (await fetch(`${server.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as { token: string };
+    const { token: guest } = (await (await fetch(`${server.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as {
+      token: string;
+    };
     await expect(RawSocket.open(`${wsBase(server)}${SocketPath.client}?token=${guest}`, null)).rejects.toThrow(/403/);
 
     const { s: g, topic: gt } = await rawWorker(server, guest);
@@ -287,18 +307,29 @@ describe("5. guest tokens on a cluster with --token", () => {
     expect(server.stats()).toMatchObject({ queued: 1, running: 1 });
 
     // A forged answer is only possible for what it was given.
-    const forged = { tid: "guest-slot-2", type: "response", body: encodeResultBody({ data: "forged" }), stdout: null, stderr: null };
+    const forged = {
+      tid: "guest-slot-2",
+      type: "response",
+      body: encodeResultBody({ data: "forged" }),
+      stdout: null,
+      stderr: null,
+    };
     expect((await g.call(gt, WorkerEvent.result, forged, "r")).payload.response).toEqual({ delivered: false });
 
     const { s: o, topic: ot } = await rawWorker(server, "owner");
     await o.call(ot, WorkerEvent.inputRequest, { tid: "owner-slot" }, "o");
-    expect((await o.next((m) => m.event === WorkerEvent.input)).payload).toMatchObject({ type: "trusted_work", body: { params: ["secret"] } });
+    expect((await o.next((m) => m.event === WorkerEvent.input)).payload).toMatchObject({
+      type: "trusted_work",
+      body: { params: ["secret"] },
+    });
     for (const s of [g, d, o]) s.close();
   });
 
   it("without a token (developer mode) a guest worker is trusted, as before", async () => {
     const server = await cluster();
-    const { token: guest } = (await (await fetch(`${server.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as { token: string };
+    const { token: guest } = (await (await fetch(`${server.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as {
+      token: string;
+    };
     const { s: g, topic: gt } = await rawWorker(server, guest);
     await g.call(gt, WorkerEvent.inputRequest, { tid: "slot" }, "o");
     const { s: d, topic: dt } = await rawDriver(server, guest);
@@ -317,8 +348,15 @@ describe("6. pages of other origins", () => {
     await expect(openWs(worker, "http://evil.localhost:8080")).rejects.toThrow(/403/);
     await expect(openWs(`${wsBase(server)}${SocketPath.client}?token=d`, "http://localhost:5173")).rejects.toThrow(/403/);
     await expect(openWs(worker, "null")).rejects.toThrow(/403/);
-    expect(lines.join("\n")).toMatch(/refused a worker socket from the page at "http:\/\/evil.localhost:8080".*--allow-origin "http:\/\/evil.localhost:8080"/);
-    for (const origin of [undefined, `http://localhost:${server.port}`, `http://127.0.0.1:${server.port}`, `http://[::1]:${server.port}`]) {
+    expect(lines.join("\n")).toMatch(
+      /refused a worker socket from the page at "http:\/\/evil.localhost:8080".*--allow-origin "http:\/\/evil.localhost:8080"/,
+    );
+    for (const origin of [
+      undefined,
+      `http://localhost:${server.port}`,
+      `http://127.0.0.1:${server.port}`,
+      `http://[::1]:${server.port}`,
+    ]) {
       (await openWs(worker, origin)).close();
     }
 
@@ -327,14 +365,18 @@ describe("6. pages of other origins", () => {
     const foreign = await get(stats, { origin: "http://evil.localhost:8080" });
     expect(foreign.status).toBe(403);
     expect(foreign.headers["access-control-allow-origin"]).toBeUndefined();
-    expect((await get(`${server.origin}${HttpPath.guestToken}`, { origin: "http://evil.localhost:8080" }, "POST")).status).toBe(403);
+    expect((await get(`${server.origin}${HttpPath.guestToken}`, { origin: "http://evil.localhost:8080" }, "POST")).status).toBe(
+      403,
+    );
     expect((await get(stats, { origin: "http://evil.localhost:8080" }, "OPTIONS")).status).toBe(403);
     const own = await get(stats, { origin: `http://localhost:${server.port}` });
     expect(own.headers["access-control-allow-origin"]).toBe(`http://localhost:${server.port}`);
     const program = await get(stats, {});
     expect(program.status).toBe(200);
     expect(program.headers["access-control-allow-origin"]).toBeUndefined();
-    expect((await get(`${server.origin}/`, { origin: "http://evil.localhost:8080" })).headers["access-control-allow-origin"]).toBeUndefined();
+    expect(
+      (await get(`${server.origin}/`, { origin: "http://evil.localhost:8080" })).headers["access-control-allow-origin"],
+    ).toBeUndefined();
 
     const allowing = await cluster({ allowOrigins: ["http://localhost:5173"] });
     (await openWs(`${wsBase(allowing)}${SocketPath.worker}?token=w`, "http://localhost:5173")).close();
@@ -400,12 +442,20 @@ describe("8. 20,000 slot offers from one socket", () => {
     const server = await cluster();
     const other = await RawSocket.open(`${wsBase(server)}${SocketPath.client}?token=d`, "2.0.0");
     const topic = Topic.worker(await uuidOf(server.origin, "flood"), crypto.randomUUID());
-    const frame = (ref: string, event: string, payload: unknown) => encodeFrame({ joinRef: null, ref, topic, event, payload }, "1.0.0");
+    const frame = (ref: string, event: string, payload: unknown) =>
+      encodeFrame({ joinRef: null, ref, topic, event, payload }, "1.0.0");
     // 2 MB of frames, written at once.
-    const frames = Array.from({ length: 20_000 }, (_, i) => frame(`o${i}`, WorkerEvent.inputRequest, { tid: `slot-${i}-${"x".repeat(40)}` }));
+    const frames = Array.from({ length: 20_000 }, (_, i) =>
+      frame(`o${i}`, WorkerEvent.inputRequest, { tid: `slot-${i}-${"x".repeat(40)}` }),
+    );
     const flooder = new Worker(FLOODER, {
       eval: true,
-      workerData: { ws: createRequire(import.meta.url).resolve("ws"), url: `${wsBase(server)}${SocketPath.worker}?token=flood&vsn=1.0.0`, join: frame("join", PhxEvent.join, {}), frames },
+      workerData: {
+        ws: createRequire(import.meta.url).resolve("ws"),
+        url: `${wsBase(server)}${SocketPath.worker}?token=flood&vsn=1.0.0`,
+        join: frame("join", PhxEvent.join, {}),
+        frames,
+      },
     });
     const said = (what: string) => new Promise<void>((ok) => flooder.on("message", (m) => m === what && ok()));
     const flooded = said("flooded");
@@ -422,7 +472,10 @@ describe("8. 20,000 slot offers from one socket", () => {
       expect(await heartbeat("hb1")).toBeLessThan(1000);
       await fiveThousand;
       expect(await heartbeat("hb2")).toBeLessThan(1000);
-      await Promise.race([all, new Promise((_, fail) => setTimeout(() => fail(new Error("the 20,000 offers were not all answered within 5 s")), 5000))]);
+      await Promise.race([
+        all,
+        new Promise((_, fail) => setTimeout(() => fail(new Error("the 20,000 offers were not all answered within 5 s")), 5000)),
+      ]);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(server.stats().offered_slots).toBe(16);
     } finally {
@@ -436,12 +489,21 @@ describe("9. a driver queuing without bound", () => {
   it("is refused past maxQueuedTasks and maxQueuedBytes, and its driver gets an error result for each refused ref (raw V1 client)", async () => {
     const byCount = await cluster({ maxQueuedTasks: 3 });
     const { s, topic } = await rawDriver(byCount);
-    for (let i = 0; i < 3; i++) expect((await s.call(topic, ClientEvent.task, { body: body([i]), type: "work", ref: `r${i}` }, `t${i}`)).payload.status).toBe("ok");
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await s.call(topic, ClientEvent.task, { body: body([i]), type: "work", ref: `r${i}` }, `t${i}`)).payload.status,
+      ).toBe("ok");
     const refused = await s.call(topic, ClientEvent.task, { body: body([3]), type: "work", ref: "r3" }, "t3");
-    expect(refused.payload).toMatchObject({ status: "error", response: { reason: expect.stringMatching(/holds 3 tasks \(maxQueuedTasks 3\)/) } });
+    expect(refused.payload).toMatchObject({
+      status: "error",
+      response: { reason: expect.stringMatching(/holds 3 tasks \(maxQueuedTasks 3\)/) },
+    });
     const result = await resultFor(s, "r3");
     expect(result.payload).toMatchObject({ type: "response", ref: "r3", stdout: null, stderr: expect.any(String) });
-    expect(decodeResultBody(result.payload.body)).toEqual({ error: expect.stringMatching(/maxQueuedTasks/), error_code: ErrorCode.refused });
+    expect(decodeResultBody(result.payload.body)).toEqual({
+      error: expect.stringMatching(/maxQueuedTasks/),
+      error_code: ErrorCode.refused,
+    });
     expect(byCount.stats()).toMatchObject({ queued: 3, refused: 1 });
     s.close();
 
@@ -450,7 +512,10 @@ describe("9. a driver queuing without bound", () => {
     const big = (n: number) => ({ body: { ...body([]), wasm: "A".repeat(n) }, type: "work", ref: `big${n}` });
     expect((await s2.call(t2, ClientEvent.task, big(200_000), "b1")).payload.status).toBe("ok");
     expect((await s2.call(t2, ClientEvent.task, big(100_000), "b2")).payload.response.reason).toMatch(/maxQueuedBytes/);
-    expect(decodeResultBody((await resultFor(s2, "big100000")).payload.body)).toMatchObject({ error: expect.stringMatching(/takes at most 256 KiB \(maxQueuedBytes\)/), error_code: ErrorCode.refused });
+    expect(decodeResultBody((await resultFor(s2, "big100000")).payload.body)).toMatchObject({
+      error: expect.stringMatching(/takes at most 256 KiB \(maxQueuedBytes\)/),
+      error_code: ErrorCode.refused,
+    });
     // Room comes back when a task leaves: the driver's channel closes, its tasks are dropped.
     s2.close();
     await until(() => byBytes.stats().queued === 0);
@@ -484,7 +549,13 @@ describe("10. a second socket with the same token on the same topic", () => {
     const { s: d, topic: dt } = await rawDriver(server);
     d.send(dt, ClientEvent.task, { body: body(["real"]), type: "work", ref: "r" }, "t");
     await a.next((m) => m.event === WorkerEvent.input);
-    const answer = (data: string) => ({ tid: "slot-1", type: "response", body: encodeResultBody({ data }), stdout: null, stderr: null });
+    const answer = (data: string) => ({
+      tid: "slot-1",
+      type: "response",
+      body: encodeResultBody({ data }),
+      stdout: null,
+      stderr: null,
+    });
     expect((await b.call(topic, WorkerEvent.result, answer("forged"), "x")).payload.response).toEqual({ delivered: false });
     expect((await a.call(topic, WorkerEvent.result, answer("real"), "y")).payload.response).toEqual({ delivered: true });
     expect(decodeResultBody((await resultFor(d, "r")).payload.body)).toEqual({ data: "real" });
@@ -505,7 +576,10 @@ describe("11. a task whose workers die", () => {
       worker.kill();
     }
     const result = await resultFor(d, "doomed", 5000);
-    expect(decodeResultBody(result.payload.body)).toEqual({ error: expect.stringMatching(/lost by 3 workers/), error_code: ErrorCode.crash });
+    expect(decodeResultBody(result.payload.body)).toEqual({
+      error: expect.stringMatching(/lost by 3 workers/),
+      error_code: ErrorCode.crash,
+    });
     expect(server.stats()).toMatchObject({ queued: 0, running: 0, requeued: 2, lost: 1 });
     // A fourth worker gets nothing.
     const fourth = await PhoenixWorker.start({ origin: server.origin, handle: () => ({ data: "never" }) });
@@ -525,11 +599,17 @@ describe("12. guest tokens", () => {
       ((await (await fetch(`${server.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as { token: string }).token;
     const token = await mint(a);
     expect(token).toMatch(/^guest\.[\w-]{22}\.[\w-]{43}$/);
-    const user = async (server: LoopbackServer, t: string) => (await fetch(`${server.origin}${HttpPath.user}`, { headers: { authorization: `Bearer ${t}` } })).status;
+    const user = async (server: LoopbackServer, t: string) =>
+      (await fetch(`${server.origin}${HttpPath.user}`, { headers: { authorization: `Bearer ${t}` } })).status;
     expect(await user(a, token)).toBe(200);
     (await openWs(`${wsBase(a)}${SocketPath.worker}?token=${token}`)).close();
     const altered = token.slice(0, -1) + (token.endsWith("A") ? "B" : "A");
-    for (const bad of [altered, `guest.${crypto.randomUUID()}`, token.split(".").slice(0, 2).join("."), `guest.x.${token.split(".")[2]}`]) {
+    for (const bad of [
+      altered,
+      `guest.${crypto.randomUUID()}`,
+      token.split(".").slice(0, 2).join("."),
+      `guest.x.${token.split(".")[2]}`,
+    ]) {
       expect(await user(a, bad), bad).toBe(401);
       await expect(openWs(`${wsBase(a)}${SocketPath.worker}?token=${bad}`)).rejects.toThrow(/403/);
     }
@@ -545,7 +625,11 @@ describe("13. the headless pages' token", () => {
   it("--token never appears in the headless page's URL nor in the log, and still reaches the page", async () => {
     const secret = `s3cret-${crypto.randomUUID()}`;
     const printed: string[] = [];
-    const running = await startCli(["--port", "0", "--token", secret, "--headless", "1", "--threads", "1"], (l) => printed.push(l), (l) => printed.push(l));
+    const running = await startCli(
+      ["--port", "0", "--token", secret, "--headless", "1", "--threads", "1"],
+      (l) => printed.push(l),
+      (l) => printed.push(l),
+    );
     try {
       expect(running).not.toBeNull();
       const server = running!.server;
@@ -577,7 +661,12 @@ describe("14. the TypeScript driver", () => {
       for (const m of s.received.splice(0)) {
         if (m.event !== WorkerEvent.input) continue;
         state.inputs++;
-        s.send(topic, WorkerEvent.result, { tid: m.payload.tid, type: "response", body: resultBody, stdout: null, stderr: null }, `r${state.inputs}`);
+        s.send(
+          topic,
+          WorkerEvent.result,
+          { tid: m.payload.tid, type: "response", body: resultBody, stdout: null, stderr: null },
+          `r${state.inputs}`,
+        );
         if (state.inputs < times) s.send(topic, WorkerEvent.inputRequest, { tid: crypto.randomUUID() }, `o${state.inputs}`);
       }
     });

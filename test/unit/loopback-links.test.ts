@@ -34,12 +34,18 @@ describe("the data_link a worker gets from a loopback cluster", () => {
     const names = ["localhost", "127.0.0.1", "[::1]"];
     for (const driver of names) {
       for (const worker of names) {
-        expect(fetched(`http://${driver}:${PORT}${pkg}`, `http://${worker}:${PORT}`), `${driver} → ${worker}`).toBe(`http://${worker}:${PORT}${pkg}`);
+        expect(fetched(`http://${driver}:${PORT}${pkg}`, `http://${worker}:${PORT}`), `${driver} → ${worker}`).toBe(
+          `http://${worker}:${PORT}${pkg}`,
+        );
       }
     }
     // Spellings of the same origin, a query and a fragment; credentials are not handed on.
-    expect(fetched(`HTTP://LocalHost:${PORT}${pkg}?v=2#x`, `http://127.0.0.1:${PORT}`)).toBe(`http://127.0.0.1:${PORT}${pkg}?v=2#x`);
-    expect(fetched(`http://user:secret@localhost:${PORT}${pkg}`, `http://127.0.0.1:${PORT}`)).toBe(`http://127.0.0.1:${PORT}${pkg}`);
+    expect(fetched(`HTTP://LocalHost:${PORT}${pkg}?v=2#x`, `http://127.0.0.1:${PORT}`)).toBe(
+      `http://127.0.0.1:${PORT}${pkg}?v=2#x`,
+    );
+    expect(fetched(`http://user:secret@localhost:${PORT}${pkg}`, `http://127.0.0.1:${PORT}`)).toBe(
+      `http://127.0.0.1:${PORT}${pkg}`,
+    );
   });
 
   it("the --host address is one of the cluster's own: a worker on another machine gets links the driver made on localhost", () => {
@@ -48,7 +54,9 @@ describe("the data_link a worker gets from a loopback cluster", () => {
     expect(worker).toBe(`http://192.168.1.5:${PORT}`);
     expect(linkFor(`http://localhost:${PORT}${pkg}`, worker, lan.ownOrigin)).toBe(`http://192.168.1.5:${PORT}${pkg}`);
     // and the other way round: a worker on this machine, a driver that used the LAN address
-    expect(linkFor(`http://192.168.1.5:${PORT}${pkg}`, `http://localhost:${PORT}`, lan.ownOrigin)).toBe(`http://localhost:${PORT}${pkg}`);
+    expect(linkFor(`http://192.168.1.5:${PORT}${pkg}`, `http://localhost:${PORT}`, lan.ownOrigin)).toBe(
+      `http://localhost:${PORT}${pkg}`,
+    );
   });
 
   it("links to other origins reach the worker unchanged and its policy refuses them as before", () => {
@@ -83,7 +91,18 @@ describe("the data_link a worker gets from a loopback cluster", () => {
     expect(originOfHost(`localhost:${PORT}`, own)).toBe(`http://localhost:${PORT}`);
     expect(originOfHost(`LOCALHOST:${PORT}`, own)).toBe(`http://localhost:${PORT}`);
     expect(originOfHost(`[::1]:${PORT}`, own)).toBe(`http://[::1]:${PORT}`);
-    for (const host of [undefined, "", `localhost:${PORT + 1}`, "localhost", `evil.example:${PORT}`, `localhost:5173`, `a@localhost:${PORT}`, `localhost:${PORT}/x`, `localhost:${PORT}?x`, "[::1"]) {
+    for (const host of [
+      undefined,
+      "",
+      `localhost:${PORT + 1}`,
+      "localhost",
+      `evil.example:${PORT}`,
+      `localhost:5173`,
+      `a@localhost:${PORT}`,
+      `localhost:${PORT}/x`,
+      `localhost:${PORT}?x`,
+      "[::1",
+    ]) {
       expect(originOfHost(host, own), String(host)).toBeNull();
     }
     // a worker whose origin is unknown gets the driver's link as it is
@@ -132,11 +151,14 @@ describe("over the wire", () => {
   /** GET the registry's listing of `pkg` with `host` as the Host header. */
   async function listing(host: string) {
     const text = await new Promise<string>((ok, fail) => {
-      const req = request({ host: "127.0.0.1", port: server.port, path: `${HttpPath.registry}?name=pkg`, headers: { host } }, (res) => {
-        let body = "";
-        res.on("data", (chunk) => (body += chunk));
-        res.on("end", () => ok(body));
-      });
+      const req = request(
+        { host: "127.0.0.1", port: server.port, path: `${HttpPath.registry}?name=pkg`, headers: { host } },
+        (res) => {
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => ok(body));
+        },
+      );
       req.on("error", fail).end();
     });
     return RegistryResponse.parse(JSON.parse(text)).data[0]!.versions[0]!;
@@ -164,7 +186,8 @@ describe("over the wire", () => {
       waiters.splice(0).forEach((w) => w());
     });
     await new Promise((ok, fail) => ws.once("open", ok).once("error", fail));
-    const send = (topic: string, event: string, payload: unknown, ref: string) => ws.send(encodeFrame({ joinRef: "j", ref, topic, event, payload }, "2.0.0"));
+    const send = (topic: string, event: string, payload: unknown, ref: string) =>
+      ws.send(encodeFrame({ joinRef: "j", ref, topic, event, payload }, "2.0.0"));
     const next = (test: (f: Frame) => boolean) =>
       new Promise<Frame>((ok) => {
         const check = () => {
@@ -201,11 +224,27 @@ describe("over the wire", () => {
       const w = await worker(`links-worker-${n}`, host);
       w.send(w.topic, WorkerEvent.inputRequest, { tid: "slot" }, "offer");
       await w.next((f) => f.ref === "offer");
-      driver.send(encodeFrame({ joinRef: "j", ref: `t${n}`, topic: driverTopic, event: ClientEvent.task, payload: { body: { wasm: "AA==", loader: "AA==", data_link: link }, type: "work", ref: `r${n}` } }, "2.0.0"));
+      driver.send(
+        encodeFrame(
+          {
+            joinRef: "j",
+            ref: `t${n}`,
+            topic: driverTopic,
+            event: ClientEvent.task,
+            payload: { body: { wasm: "AA==", loader: "AA==", data_link: link }, type: "work", ref: `r${n}` },
+          },
+          "2.0.0",
+        ),
+      );
       const input = await w.next((f) => f.event === WorkerEvent.input);
       expect((input.payload as { body: { data_link: string } }).body.data_link, `${host} ← ${link}`).toBe(expected);
       // Done with it (a worker that left holding it would hand it to the next one).
-      w.send(w.topic, WorkerEvent.result, { tid: "slot", type: "response", body: "H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==", stdout: null, stderr: null }, "result");
+      w.send(
+        w.topic,
+        WorkerEvent.result,
+        { tid: "slot", type: "response", body: "H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==", stdout: null, stderr: null },
+        "result",
+      );
       await w.next((f) => f.ref === "result");
       w.ws.close();
       n++;

@@ -36,11 +36,23 @@ describe.each<[string, Vsn | null]>([
     expect(left.payload.status).toBe("ok");
     const topic = Topic.client(joined.payload.response.uuid, crypto.randomUUID());
     expect((await s.call(topic, PhxEvent.join, {}, "j")).payload.status).toBe("ok");
-    const queued = await s.call(topic, ClientEvent.task, { body: { wasm: "AA==", loader: "AA==" }, type: "work", ref: "r1", client_id: "c" }, "t1");
+    const queued = await s.call(
+      topic,
+      ClientEvent.task,
+      { body: { wasm: "AA==", loader: "AA==" }, type: "work", ref: "r1", client_id: "c" },
+      "t1",
+    );
     expect(queued.payload).toMatchObject({ status: "ok", response: { task_id: expect.any(Number) } });
-    const graded = await s.call(topic, ClientEvent.setValidation, { is_valid: true, task_id: queued.payload.response.task_id, client_id: "c" }, "v1");
+    const graded = await s.call(
+      topic,
+      ClientEvent.setValidation,
+      { is_valid: true, task_id: queued.payload.response.task_id, client_id: "c" },
+      "v1",
+    );
     expect(graded.payload.status).toBe("ok");
-    expect((await s.call(topic, ClientEvent.setValidation, { is_valid: "yes" }, "v2")).payload.response.reason).toMatch(/is_valid/);
+    expect((await s.call(topic, ClientEvent.setValidation, { is_valid: "yes" }, "v2")).payload.response.reason).toMatch(
+      /is_valid/,
+    );
     s.close();
   });
 
@@ -95,8 +107,12 @@ describe("tokens", () => {
     const base = locked.origin.replace("http", "ws");
     await expect(RawSocket.open(`${base}${SocketPath.client}?token=wrong`, null)).rejects.toThrow(/403/);
     const ok = await RawSocket.open(`${base}${SocketPath.client}?token=secret`, null);
-    const { token } = (await (await fetch(`${locked.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as { token: string };
-    const user = await (await fetch(`${locked.origin}${HttpPath.user}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const { token } = (await (await fetch(`${locked.origin}${HttpPath.guestToken}`, { method: "POST" })).json()) as {
+      token: string;
+    };
+    const user = await (
+      await fetch(`${locked.origin}${HttpPath.user}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
     expect(user.data.is_guest).toBe(true);
     const guest = await RawSocket.open(`${base}${SocketPath.worker}?token=${token}`, "2.0.0");
     ok.close();
@@ -119,7 +135,12 @@ describe("stats", () => {
       await worker.call(topic, WorkerEvent.inputRequest, { tid: `slot-${i}` }, `offer-${i}`);
       driver.send(driverTopic, ClientEvent.task, { body: { wasm: "AA==", loader: "AA==" }, type: "work", ref: `r${i}` });
       const input = await worker.next((m) => m.event === WorkerEvent.input);
-      await worker.call(topic, WorkerEvent.result, { tid: input.payload.tid, type: "response", body: "H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==", stdout: null, stderr: null }, `result-${i}`);
+      await worker.call(
+        topic,
+        WorkerEvent.result,
+        { tid: input.payload.tid, type: "response", body: "H4sIAAAAAAAAA6uuBQBDv6ajAgAAAA==", stdout: null, stderr: null },
+        `result-${i}`,
+      );
     }
     // The trailing push carries the counts after the last result.
     const last = await worker.next((m) => m.event === WorkerEvent.stats && m.payload.body.done === done + tasks, 3000);

@@ -14,7 +14,8 @@ import {
 import { resolveConfig } from "../../packages/worker/src/config.js";
 
 const choice = { threads: 4, share: 1 };
-const budget = (signals: Partial<Signals>, rules = DEFAULT_RULES, chosen = choice) => budgetFor(chosen, { ...VISIBLE_SIGNALS, ...signals }, rules);
+const budget = (signals: Partial<Signals>, rules = DEFAULT_RULES, chosen = choice) =>
+  budgetFor(chosen, { ...VISIBLE_SIGNALS, ...signals }, rules);
 
 describe("budget rules", () => {
   it("a visible, online, only tab with no battery or pressure readings gets what the visitor chose", () => {
@@ -25,19 +26,40 @@ describe("budget rules", () => {
 
   it("a hidden page: pause by default, or one thread, or carry on, as the option says", () => {
     expect(budget({ hidden: true })).toMatchObject({ paused: Reason.hidden, connect: true });
-    expect(describeBudget(budget({ hidden: true }))).toMatch(/^paused: this page is hidden \(running tasks finish; offered slots may still get a task\)$/);
-    expect(budget({ hidden: true }, resolveRules({ whenHidden: "one-thread" }))).toMatchObject({ threads: 1, paused: null, limits: [Reason.hidden] });
-    expect(budget({ hidden: true }, resolveRules({ whenHidden: "continue" }))).toMatchObject({ threads: 4, paused: null, limits: [] });
+    expect(describeBudget(budget({ hidden: true }))).toMatch(
+      /^paused: this page is hidden \(running tasks finish; offered slots may still get a task\)$/,
+    );
+    expect(budget({ hidden: true }, resolveRules({ whenHidden: "one-thread" }))).toMatchObject({
+      threads: 1,
+      paused: null,
+      limits: [Reason.hidden],
+    });
+    expect(budget({ hidden: true }, resolveRules({ whenHidden: "continue" }))).toMatchObject({
+      threads: 4,
+      paused: null,
+      limits: [],
+    });
   });
 
   it("battery: charging → full; discharging → one thread; below 20 % and discharging → pause", () => {
     expect(budget({ battery: { charging: true, level: 0.05 } })).toMatchObject({ threads: 4, paused: null });
-    expect(budget({ battery: { charging: false, level: 0.8 } })).toMatchObject({ threads: 1, paused: null, limits: [Reason.battery] });
+    expect(budget({ battery: { charging: false, level: 0.8 } })).toMatchObject({
+      threads: 1,
+      paused: null,
+      limits: [Reason.battery],
+    });
     expect(describeBudget(budget({ battery: { charging: false, level: 0.8 } }))).toBe("1 thread (on battery: one thread)");
     expect(budget({ battery: { charging: false, level: 0.19 } })).toMatchObject({ paused: Reason.batteryLow });
-    expect(describeBudget(budget({ battery: { charging: false, level: 0.19 } }))).toMatch(/^paused: battery below 20 % and not charging/);
-    expect(budget({ battery: { charging: false, level: 0.19 } }, resolveRules({ battery: false }))).toMatchObject({ threads: 4, paused: null });
-    expect(budget({ battery: { charging: false, level: 0.3 } }, resolveRules({ lowBattery: 0.5 }))).toMatchObject({ paused: Reason.batteryLow });
+    expect(describeBudget(budget({ battery: { charging: false, level: 0.19 } }))).toMatch(
+      /^paused: battery below 20 % and not charging/,
+    );
+    expect(budget({ battery: { charging: false, level: 0.19 } }, resolveRules({ battery: false }))).toMatchObject({
+      threads: 4,
+      paused: null,
+    });
+    expect(budget({ battery: { charging: false, level: 0.3 } }, resolveRules({ lowBattery: 0.5 }))).toMatchObject({
+      paused: Reason.batteryLow,
+    });
   });
 
   it("compute pressure: nominal and fair change nothing, serious → one thread, critical → pause", () => {
@@ -56,10 +78,19 @@ describe("budget rules", () => {
   });
 
   it("the strongest reason is the one shown; every limit still applies", () => {
-    const all = budget({ online: false, tab: "other", hidden: true, battery: { charging: false, level: 0.1 }, pressure: "critical" });
+    const all = budget({
+      online: false,
+      tab: "other",
+      hidden: true,
+      battery: { charging: false, level: 0.1 },
+      pressure: "critical",
+    });
     expect(all.paused).toBe(Reason.offline);
     expect(budget({ hidden: true, battery: { charging: false, level: 0.1 } }).paused).toBe(Reason.hidden);
-    expect(budget({ battery: { charging: false, level: 0.5 }, pressure: "serious" })).toMatchObject({ threads: 1, limits: [Reason.battery, Reason.pressureSerious] });
+    expect(budget({ battery: { charging: false, level: 0.5 }, pressure: "serious" })).toMatchObject({
+      threads: 1,
+      limits: [Reason.battery, Reason.pressureSerious],
+    });
   });
 
   it("data saver: data packages above the limit are refused, and the budget says so", () => {
@@ -108,7 +139,11 @@ describe("default threads", () => {
 describe("policy options", () => {
   it("each rule has a default and an option; a wrong one is named", () => {
     expect(resolveConfig({}).policy).toEqual(DEFAULT_RULES);
-    expect(resolveConfig({ policy: { whenHidden: "continue", oneTab: false } }).policy).toMatchObject({ whenHidden: "continue", oneTab: false, battery: true });
+    expect(resolveConfig({ policy: { whenHidden: "continue", oneTab: false } }).policy).toMatchObject({
+      whenHidden: "continue",
+      oneTab: false,
+      battery: true,
+    });
     expect(() => resolveConfig({ policy: { whenHidden: "sleep" as never } })).toThrow(/policy\.whenHidden/);
     expect(() => resolveConfig({ policy: { tabs: 1 } as never })).toThrow(/tabs/);
     expect(() => resolveConfig({ cpuShare: 0 })).toThrow(/cpuShare/);

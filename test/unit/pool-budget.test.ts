@@ -19,7 +19,15 @@ function fakeSpawn(): SandboxedWorker {
   const runner: RunnerApi = {
     async run(task): Promise<RunnerOutcome> {
       await new Promise((ok) => setTimeout(ok, Number(task.params[0] ?? 0)));
-      return { body: encodeResultBody({ data: 1 }), stdout: null, stderr: null, ok: true, error: null, errorCode: null, shape: "wasm-bindgen-no-modules" };
+      return {
+        body: encodeResultBody({ data: 1 }),
+        stdout: null,
+        stderr: null,
+        ok: true,
+        error: null,
+        errorCode: null,
+        shape: "wasm-bindgen-no-modules",
+      };
     },
     cachedModules: () => 0,
   };
@@ -57,7 +65,11 @@ function setUp(threads: number) {
 }
 
 const bytes = (text: string) => toBase64(new TextEncoder().encode(text));
-const input = (tid: string, ms: number): Input => ({ tid, type: "work", body: { wasm: bytes("\0asm"), loader: bytes("var wasm_bindgen;"), params: [ms] } });
+const input = (tid: string, ms: number): Input => ({
+  tid,
+  type: "work",
+  body: { wasm: bytes("\0asm"), loader: bytes("var wasm_bindgen;"), params: [ms] },
+});
 
 it("paused: no new offers; an offer already made still gets its task, which runs; resuming offers again", async () => {
   const { pool, outbox, ended } = setUp(2);

@@ -41,9 +41,21 @@ function fakeSpawner() {
         if (script === "proxies") return Comlink.proxy({ body: "x" }) as unknown as RunnerOutcome;
         if (script === "garbage") return { body: 42, ok: "yes" } as unknown as RunnerOutcome;
         const failed = script === "fails";
-        if (script === "retires") return { body: encodeResultBody({ data: 1 }), stdout: null, stderr: null, ok: true, error: null, errorCode: null, shape: "wasm-bindgen-web", retire: true };
+        if (script === "retires")
+          return {
+            body: encodeResultBody({ data: 1 }),
+            stdout: null,
+            stderr: null,
+            ok: true,
+            error: null,
+            errorCode: null,
+            shape: "wasm-bindgen-web",
+            retire: true,
+          };
         return {
-          body: encodeResultBody(failed ? { error: "main() threw: no", error_code: ErrorCode.missingExport } : { data: task.params[1] ?? null }),
+          body: encodeResultBody(
+            failed ? { error: "main() threw: no", error_code: ErrorCode.missingExport } : { data: task.params[1] ?? null },
+          ),
           stdout: null,
           stderr: failed ? toBase64(new TextEncoder().encode("main() threw: no\n")) : null,
           ok: !failed,
@@ -122,7 +134,10 @@ describe("every ending of a task (fake spawner and outbox)", () => {
     pool.input(input(outbox.offers[0]!, ["fails"]));
     await until(() => ended.length === 1);
     expect(ended[0]).toMatchObject({ ok: false, code: ErrorCode.missingExport, answered: true });
-    expect(decodeResultBody(outbox.results[0]!.body)).toMatchObject({ error: "main() threw: no", error_code: ErrorCode.missingExport });
+    expect(decodeResultBody(outbox.results[0]!.body)).toMatchObject({
+      error: "main() threw: no",
+      error_code: ErrorCode.missingExport,
+    });
     expect(outbox.results[0]!.error).toBe("main() threw: no");
   });
 
@@ -221,7 +236,15 @@ describe("every ending of a task (fake spawner and outbox)", () => {
   });
 
   it("every ending maps to one answer, error and code (pure)", () => {
-    const outcome: RunnerOutcome = { body: "b", stdout: null, stderr: null, ok: true, error: null, errorCode: null, shape: "legacy" };
+    const outcome: RunnerOutcome = {
+      body: "b",
+      stdout: null,
+      stderr: null,
+      ok: true,
+      error: null,
+      errorCode: null,
+      shape: "legacy",
+    };
     const cases = [
       [{ kind: "done", outcome }, true, null],
       [{ kind: "refused", message: "no wasm" }, true, ErrorCode.refused],

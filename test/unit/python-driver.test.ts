@@ -26,7 +26,9 @@ beforeAll(async () => {
       const input = body.preload_files?.["/input/in.txt"];
       return {
         data: { params: body.params, arguments: body.arguments, wasm: body.wasm, data_link: body.data_link },
-        ...(input ? { "/output/out.txt": toBase64(new TextEncoder().encode(new TextDecoder().decode(fromBase64(input)).toUpperCase())) } : {}),
+        ...(input
+          ? { "/output/out.txt": toBase64(new TextEncoder().encode(new TextDecoder().decode(fromBase64(input)).toUpperCase())) }
+          : {}),
       };
     },
   });
@@ -52,16 +54,25 @@ it("submits a task with wasm_path/loader_path, gets the decoded data and writes 
     },
     { WEBSOCKET_URI: server.driverUri },
   );
-  expect(data).toEqual({ params: [[1, 2], 2], arguments: ["--k=2"], wasm: toBase64(new Uint8Array([0, 97, 115, 109, 1])), data_link: null });
+  expect(data).toEqual({
+    params: [[1, 2], 2],
+    arguments: ["--k=2"],
+    wasm: toBase64(new Uint8Array([0, 97, 115, 109, 1])),
+    data_link: null,
+  });
   expect(await readFile(join(dir, "results", "out.txt"), "utf8")).toBe("HELLO");
   expect(worker.inputs.at(-1)!.type).toBe("trusted_work");
 });
 
 it("names algorithm + algorithm_version and resolves them through ALGORITHM_REPO_HOST", async () => {
-  const data = (await runPythonDriver(dir, { algorithm: "kmeans", algorithm_version: "0.0.1", params: [1], public_cluster: true }, {
-    WEBSOCKET_URI: server.driverUri,
-    ALGORITHM_REPO_HOST: new URL(server.origin).host, // host:port, as the published client takes it
-  })) as { wasm: string };
+  const data = (await runPythonDriver(
+    dir,
+    { algorithm: "kmeans", algorithm_version: "0.0.1", params: [1], public_cluster: true },
+    {
+      WEBSOCKET_URI: server.driverUri,
+      ALGORITHM_REPO_HOST: new URL(server.origin).host, // host:port, as the published client takes it
+    },
+  )) as { wasm: string };
   expect(data.wasm).toBe(toBase64(new Uint8Array([0, 97, 115, 109])));
   expect(worker.inputs.at(-1)!.type).toBe("work");
 });

@@ -12,7 +12,18 @@ const fixture = (name: string) => {
 function withMemory(flags: number): ArrayBuffer {
   const name = (text: string) => [text.length, ...Buffer.from(text)];
   const type = [1, 4, 1, 0x60, 0, 0]; // one type: () -> ()
-  const entries = [...name("env"), ...name("a_long_function_name"), 0, 0, ...name("env"), ...name("memory"), 2, flags, 1, ...(flags & 1 ? [2] : [])];
+  const entries = [
+    ...name("env"),
+    ...name("a_long_function_name"),
+    0,
+    0,
+    ...name("env"),
+    ...name("memory"),
+    2,
+    flags,
+    1,
+    ...(flags & 1 ? [2] : []),
+  ];
   const imports = [2, entries.length + 1, 2, ...entries];
   return new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, ...type, ...imports]).buffer;
 }

@@ -67,8 +67,7 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const env = (name: string): string | undefined =>
-  typeof process !== "undefined" ? process.env[name] || undefined : undefined;
+const env = (name: string): string | undefined => (typeof process !== "undefined" ? process.env[name] || undefined : undefined);
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
@@ -132,7 +131,13 @@ export class Client {
     try {
       const uuid = await joinOnce<{ uuid: string }>(socket.channel(Topic.clientLobby), timeoutMs, true);
       const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()));
-      const client = new Client(socket, channel, registry, options.logDir === undefined ? ".motivus/logs" : options.logDir, limits);
+      const client = new Client(
+        socket,
+        channel,
+        registry,
+        options.logDir === undefined ? ".motivus/logs" : options.logDir,
+        limits,
+      );
       await joinOnce(channel, timeoutMs, false, () => client.rejoined());
       return client;
     } catch (err) {
@@ -174,16 +179,19 @@ export class Client {
 
   async close(): Promise<void> {
     await new Promise<void>((ok) => {
-      this.channel.leave().receive("ok", () => ok()).receive("timeout", () => ok()).receive("error", () => ok());
+      this.channel
+        .leave()
+        .receive("ok", () => ok())
+        .receive("timeout", () => ok())
+        .receive("error", () => ok());
     });
     await new Promise<void>((ok) => this.socket.disconnect(() => ok()));
   }
 
   private async prepare(pending: Pending, definition: TaskDefinition): Promise<void> {
     const def = parseTaskDefinition(definition);
-    const bundle = def.algorithm && def.algorithm_version
-      ? await this.registry.resolve(def.algorithm, def.algorithm_version)
-      : null;
+    const bundle =
+      def.algorithm && def.algorithm_version ? await this.registry.resolve(def.algorithm, def.algorithm_version) : null;
     const io = isNode ? await import("./node-files.js") : null;
     const read = async (inline: string | Uint8Array | undefined, path: string | undefined, what: string) => {
       if (inline !== undefined) return typeof inline === "string" ? inline : base64Of(inline);
@@ -201,7 +209,9 @@ export class Client {
       result_files: def.result_files ?? null,
       wasm: bundle?.wasm ?? (await read(def.wasm, def.wasm_path, "wasm")),
       // No loader at all: a WASI command module, sent with an empty loader (docs/protocol.md).
-      loader: bundle?.loader ?? (def.loader === undefined && def.loader_path === undefined ? "" : await read(def.loader, def.loader_path, "loader")),
+      loader:
+        bundle?.loader ??
+        (def.loader === undefined && def.loader_path === undefined ? "" : await read(def.loader, def.loader_path, "loader")),
       data_link: def.data_link ?? bundle?.dataLink ?? null,
       processing_base_time: def.processing_base_time ?? null,
       flops: def.flops ?? null,
@@ -230,7 +240,10 @@ export class Client {
     const channel = this.channel as unknown as FrameSending["channel"];
     const ref = socket.makeRef();
     this.unacknowledged.set(ref, pending);
-    socket.push({ topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() }, this.channel);
+    socket.push(
+      { topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() },
+      this.channel,
+    );
   }
 
   /** The cluster's reply to a task push: an error reply is the task's answer. */
@@ -240,7 +253,9 @@ export class Client {
     this.unacknowledged.delete(ref);
     if (reply?.status !== "error") return;
     const reason = reply.response?.reason ?? "no reason given";
-    this.settle(pending, () => pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reason}`, pending.id, "")));
+    this.settle(pending, () =>
+      pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reason}`, pending.id, "")),
+    );
   }
 
   private rejoined(): void {
@@ -286,7 +301,10 @@ export class Client {
 /** Join a channel; resolves with the first ok reply. `onJoin` runs on every later rejoin too. */
 function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: () => void): Promise<T> {
   return new Promise<T>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)),
+      timeoutMs,
+    );
     channel
       .join(timeoutMs)
       .receive("ok", (response: T) => {

@@ -44,5 +44,8 @@ export async function writeResultFiles(resultFiles: Record<string, string>, cont
 export async function keepLogs(dir: string | null, id: number, stdout: string, stderr: string): Promise<void> {
   if (!dir) return;
   await mkdir(dir, { recursive: true });
-  await Promise.all([writeFile(join(dir, `task-${id}.stdout.log`), stdout), writeFile(join(dir, `task-${id}.stderr.log`), stderr)]);
+  await Promise.all([
+    writeFile(join(dir, `task-${id}.stdout.log`), stdout),
+    writeFile(join(dir, `task-${id}.stderr.log`), stderr),
+  ]);
 }

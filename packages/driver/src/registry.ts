@@ -41,9 +41,14 @@ export class Registry {
     const found = listing.data.flatMap((a) => a.versions).find((v) => v.name === version);
     if (!found) {
       const known = listing.data.flatMap((a) => a.versions.map((v) => v.name));
-      throw new Error(`algorithm ${name} has no version ${version} at ${this.host}` + (known.length ? ` (known: ${known.join(", ")})` : " (no such algorithm)"));
+      throw new Error(
+        `algorithm ${name} has no version ${version} at ${this.host}` +
+          (known.length ? ` (known: ${known.join(", ")})` : " (no such algorithm)"),
+      );
     }
-    const [wasm, loader] = await Promise.all([found.wasm_url, found.loader_url].map(async (u) => toBase64(new Uint8Array(await (await get(u)).arrayBuffer()))));
+    const [wasm, loader] = await Promise.all(
+      [found.wasm_url, found.loader_url].map(async (u) => toBase64(new Uint8Array(await (await get(u)).arrayBuffer()))),
+    );
     return { wasm: wasm!, loader: loader!, dataLink: found.data_url || null };
   }
 }

@@ -20,13 +20,19 @@ const STEP = 16 * 1024;
 /** Gunzip that stops at `maxBytes` (throwing ResultTooLargeError); Node passes its native zlib (node-files.ts). */
 export type BoundedGunzip = (compressed: Uint8Array, maxBytes: number) => Uint8Array;
 
-export function decodeResultBodyWithin(body: string, maxBytes: number, gunzipLarge: BoundedGunzip = inflateInSteps): ResultContent {
+export function decodeResultBodyWithin(
+  body: string,
+  maxBytes: number,
+  gunzipLarge: BoundedGunzip = inflateInSteps,
+): ResultContent {
   const compressed = fromBase64(body);
   return parseResultContent(compressed.length <= STEP ? inflateSmall(compressed, maxBytes) : gunzipLarge(compressed, maxBytes));
 }
 
 export const tooLarge = (maxBytes: number) =>
-  new ResultTooLargeError(`the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`);
+  new ResultTooLargeError(
+    `the result body inflates to more than ${maxBytes} bytes (maxResultBytes); it was not read. Raise maxResultBytes if the algorithm really returns that much`,
+  );
 
 /**
  * Most results: one step of gzip, which cannot inflate past ~16 MiB, so the size its trailer
@@ -36,7 +42,8 @@ export const tooLarge = (maxBytes: number) =>
 function inflateSmall(compressed: Uint8Array, maxBytes: number): Uint8Array {
   if (compressed.length < 18) throw new Error("the result body is not gzip data");
   const at = compressed.length - 4;
-  const declared = (compressed[at]! | (compressed[at + 1]! << 8) | (compressed[at + 2]! << 16) | (compressed[at + 3]! << 24)) >>> 0;
+  const declared =
+    (compressed[at]! | (compressed[at + 1]! << 8) | (compressed[at + 2]! << 16) | (compressed[at + 3]! << 24)) >>> 0;
   if (declared > maxBytes) throw tooLarge(maxBytes);
   return gunzipSync(compressed, { out: new Uint8Array(declared) });
 }

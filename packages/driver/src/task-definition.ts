@@ -38,12 +38,22 @@ export const TaskDefinition = z
     z.superRefine((def, ctx) => {
       const named = def.algorithm !== undefined || def.algorithm_version !== undefined;
       if (named && (def.algorithm === undefined || def.algorithm_version === undefined)) {
-        ctx.addIssue({ code: "custom", input: def, path: [def.algorithm ? "algorithm_version" : "algorithm"], message: "algorithm and algorithm_version go together" });
+        ctx.addIssue({
+          code: "custom",
+          input: def,
+          path: [def.algorithm ? "algorithm_version" : "algorithm"],
+          message: "algorithm and algorithm_version go together",
+        });
       }
       // A loader is optional: without one the wasm is sent as a WASI command module.
       const hasWasm = def.wasm_path !== undefined || def.wasm !== undefined;
       if (!named && !hasWasm) {
-        ctx.addIssue({ code: "custom", input: def, path: ["wasm_path"], message: "required when no algorithm and algorithm_version are given" });
+        ctx.addIssue({
+          code: "custom",
+          input: def,
+          path: ["wasm_path"],
+          message: "required when no algorithm and algorithm_version are given",
+        });
       }
     }),
   );

@@ -12,7 +12,9 @@ const svg = (tag, attrs = {}) => {
 };
 
 function draw() {
-  const W = 600, H = 200, pad = 24;
+  const W = 600,
+    H = 200,
+    pad = 24;
   const max = Math.max(1, ...rates);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H + pad}`, preserveAspectRatio: "none", role: "img" });
   const now = rates.at(-1) ?? 0;
@@ -23,7 +25,8 @@ function draw() {
   rates.forEach((rate, i) => {
     const h = Math.round((rate / max) * (H - 10));
     const x = (SPAN - rates.length + i) * bar;
-    if (h > 0) chart.append(svg("rect", { class: "bar", x: x.toFixed(1), y: H - h, width: Math.max(1, bar - 1).toFixed(1), height: h }));
+    if (h > 0)
+      chart.append(svg("rect", { class: "bar", x: x.toFixed(1), y: H - h, width: Math.max(1, bar - 1).toFixed(1), height: h }));
   });
   const top = svg("text", { x: 4, y: 14 });
   top.textContent = `${max}/s`;

@@ -39,7 +39,9 @@ export async function startHeadlessWorkers({ count, pageUrl, token, log }: Headl
   try {
     browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
   } catch (err) {
-    throw new Error(`could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${(err as Error).message.split("\n")[0]}`);
+    throw new Error(
+      `could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${(err as Error).message.split("\n")[0]}`,
+    );
   }
   const context = await browser.newContext();
   if (token !== null) {
@@ -53,7 +55,8 @@ export async function startHeadlessWorkers({ count, pageUrl, token, log }: Headl
     );
   }
   // Chromium's own console lines can quote the socket URL, which carries the token.
-  const redact = (text: string) => (token ? text.split(token).join("<token>").split(encodeURIComponent(token)).join("<token>") : text);
+  const redact = (text: string) =>
+    token ? text.split(token).join("<token>").split(encodeURIComponent(token)).join("<token>") : text;
   for (let i = 1; i <= count; i++) {
     const page = await context.newPage();
     page.on("console", (msg) => log(redact(`browser ${i}: ${msg.text()}`)));

@@ -9,7 +9,19 @@
  */
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import { ClientEvent, type ClusterCounts, InputRequest, PHOENIX_TOPIC, PhxEvent, SetValidation, type TaskBody, TaskPush, Topic, WorkerEvent, WorkerResult } from "motivus-protocol";
+import {
+  ClientEvent,
+  type ClusterCounts,
+  InputRequest,
+  PHOENIX_TOPIC,
+  PhxEvent,
+  SetValidation,
+  type TaskBody,
+  TaskPush,
+  Topic,
+  WorkerEvent,
+  WorkerResult,
+} from "motivus-protocol";
 import { describeIssues } from "motivus-protocol";
 import type { Grant } from "./accounts.js";
 import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "motivus-protocol";
@@ -18,7 +30,11 @@ import type { Peer, Scheduler } from "./scheduler.js";
 export type Endpoint = "worker" | "client";
 
 /** Any zod schema (classic or mini). */
-type Schema<T> = { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } } };
+type Schema<T> = {
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } };
+};
 
 export interface ConnectionOptions {
   endpoint: Endpoint;
@@ -152,9 +168,13 @@ export class Connection {
       this.route(frame, text.length);
     } catch (err) {
       // Whatever goes wrong is logged and answered, never thrown at the socket (which would end the process).
-      this.options.log(`error handling ${frame.event} on ${frame.topic} (${this.options.endpoint} socket), answered with an error: ${(err as Error).stack ?? String(err)}`);
+      this.options.log(
+        `error handling ${frame.event} on ${frame.topic} (${this.options.endpoint} socket), answered with an error: ${(err as Error).stack ?? String(err)}`,
+      );
       try {
-        this.reply(frame, "error", { reason: `the loopback cluster failed handling this ${frame.event}: ${(err as Error).message}` });
+        this.reply(frame, "error", {
+          reason: `the loopback cluster failed handling this ${frame.event}: ${(err as Error).message}`,
+        });
       } catch {
         // nothing more can be said on this socket
       }
@@ -196,7 +216,9 @@ export class Connection {
     this.channels.set(topic, channel);
     this.reply(frame, "ok", lobby ? { uuid: this.options.grant.user.uuid } : {});
     if (this.options.endpoint === "worker") {
-      const trust = channel.trusted ? "trusted" : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
+      const trust = channel.trusted
+        ? "trusted"
+        : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
       this.options.log(`worker ${topic.slice(-8)} joined, ${trust}`);
     }
   }
@@ -233,12 +255,17 @@ export class Connection {
   private fromDriver(channel: Channel, frame: Frame, bytes: number): boolean {
     switch (frame.event) {
       case ClientEvent.task: {
-        if (channel.lobby) return this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` }), true;
+        if (channel.lobby)
+          return (this.reply(frame, "error", { reason: `join ${Topic.clientPrefix}<uuid>:<id> to send tasks` }), true);
         const push = this.parse(TaskPush, frame);
         if (!push) return true;
         // A refused task also has its error `result` already (scheduler.ts): the Python client reads no replies.
         const { task, refused } = this.options.scheduler.submit(channel, push, bytes);
-        this.reply(frame, refused === null ? "ok" : "error", refused === null ? { task_id: task.id } : { reason: refused, task_id: task.id });
+        this.reply(
+          frame,
+          refused === null ? "ok" : "error",
+          refused === null ? { task_id: task.id } : { reason: refused, task_id: task.id },
+        );
         return true;
       }
       case ClientEvent.setValidation:
@@ -256,7 +283,9 @@ export class Connection {
         const request = this.parse(InputRequest, frame);
         if (!request) return true;
         if (this.options.scheduler.offer(channel, request.tid) === "full") {
-          this.reply(frame, "error", { reason: `this channel already holds ${this.options.maxSlotsPerWorker} slots (maxSlotsPerWorker); offer again when one is free` });
+          this.reply(frame, "error", {
+            reason: `this channel already holds ${this.options.maxSlotsPerWorker} slots (maxSlotsPerWorker); offer again when one is free`,
+          });
         } else this.reply(frame, "ok", {});
         return true;
       }
@@ -283,7 +312,13 @@ export class Connection {
   }
 
   private reply(frame: Frame, status: "ok" | "error", response: unknown): void {
-    this.send({ joinRef: frame.joinRef, ref: frame.ref, topic: frame.topic, event: PhxEvent.reply, payload: { status, response } });
+    this.send({
+      joinRef: frame.joinRef,
+      ref: frame.ref,
+      topic: frame.topic,
+      event: PhxEvent.reply,
+      payload: { status, response },
+    });
   }
 
   private send(frame: Frame): void {

@@ -42,7 +42,8 @@ export function resolveLimits(given: Partial<Limits>): Limits {
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
     const value = given[key];
     if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`loopback option ${key} takes a whole number above 0, not ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new Error(`loopback option ${key} takes a whole number above 0, not ${String(value)}`);
     limits[key] = value;
   }
   return limits;

@@ -49,7 +49,8 @@ export class OriginPolicy {
   static check(allowOrigins: readonly string[]): string[] {
     return allowOrigins.map((given) => {
       const origin = normalise(given);
-      if (!origin) throw new Error(`allowOrigins: "${given}" is not an origin (scheme://host[:port], e.g. http://localhost:5173)`);
+      if (!origin)
+        throw new Error(`allowOrigins: "${given}" is not an origin (scheme://host[:port], e.g. http://localhost:5173)`);
       return origin;
     });
   }

@@ -36,8 +36,14 @@ export async function lookup(root: string | null, name: string, origin: string, 
     const loader = pick((f) => f.endsWith(".js"));
     if (!wasm) continue;
     const data = pick((f) => f.endsWith(".data.zip"));
-    const path = (file: string) => `${ALGORITHMS_PATH}${encodeURIComponent(name)}/${encodeURIComponent(version)}/${encodeURIComponent(file)}`;
-    versions.push({ name: version, wasm_url: origin + path(wasm), loader_url: origin + (loader ? path(loader) : EMPTY_LOADER_PATH), data_url: data ? dataOrigin + path(data) : null });
+    const path = (file: string) =>
+      `${ALGORITHMS_PATH}${encodeURIComponent(name)}/${encodeURIComponent(version)}/${encodeURIComponent(file)}`;
+    versions.push({
+      name: version,
+      wasm_url: origin + path(wasm),
+      loader_url: origin + (loader ? path(loader) : EMPTY_LOADER_PATH),
+      data_url: data ? dataOrigin + path(data) : null,
+    });
   }
   return { data: versions.length ? [{ name, versions }] : [] };
 }

@@ -42,7 +42,9 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   const path = url.pathname;
   if (!context.origins.allows(origin) && API.some((p) => path.startsWith(p))) {
     context.log(context.origins.refusal(`${req.method} ${path}`, origin!));
-    return json(res, 403, { error: "this page's origin may not use this cluster; start it with --allow-origin <origin> to let it" });
+    return json(res, 403, {
+      error: "this page's origin may not use this cluster; start it with --allow-origin <origin> to let it",
+    });
   }
   if (req.method === "OPTIONS") {
     res.writeHead(origin !== undefined && context.origins.allows(origin) ? 204 : 403, {

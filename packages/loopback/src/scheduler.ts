@@ -93,7 +93,12 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   complete(worker: Peer, result: WorkerResult): boolean {
     const task = this.workers.get(worker)?.running.get(result.tid);
     if (!task) {
-      this.emit("event", { kind: "ignored", worker: worker.topic, tid: result.tid, reason: "no task of this channel runs on that slot" });
+      this.emit("event", {
+        kind: "ignored",
+        worker: worker.topic,
+        tid: result.tid,
+        reason: "no task of this channel runs on that slot",
+      });
       return false;
     }
     this.release(task);

@@ -165,7 +165,10 @@ export class LoopbackServer {
     const grant = this.accounts.grantFor(url.searchParams.get("token"));
     if (!grant) return refuse("403 Forbidden", `refused a ${endpoint} socket: unknown token`);
     if (endpoint === "client" && !grant.drives) {
-      return refuse("403 Forbidden", "refused a client socket: a guest token may only work on a cluster with a token; drivers use the configured token");
+      return refuse(
+        "403 Forbidden",
+        "refused a client socket: a guest token may only work on a cluster with a token; drivers use the configured token",
+      );
     }
     // The origin this socket reached the cluster by: a worker's links to the cluster are handed to it there (links.ts).
     const reached = originOfHost(req.headers.host, this.origins.ownOrigin);

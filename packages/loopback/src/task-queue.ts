@@ -9,7 +9,7 @@
 import type { Task } from "./task.js";
 
 /** Re-queued tasks before fresh ones, then by id. */
-const before = (a: Task, b: Task) => (a.attempts > 0) !== (b.attempts > 0) ? a.attempts > 0 : a.id < b.id;
+const before = (a: Task, b: Task) => (a.attempts > 0 !== b.attempts > 0 ? a.attempts > 0 : a.id < b.id);
 
 export class TaskQueue {
   private readonly lines = { work: [] as Task[], trusted_work: [] as Task[] };

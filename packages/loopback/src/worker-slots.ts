@@ -67,7 +67,12 @@ export class WorkerChannels {
     let best: WorkerSlots | undefined;
     for (const worker of this.byId.values()) {
       if (worker.free.size === 0 || (trusted && !worker.peer.trusted)) continue;
-      if (!best || worker.running.size < best.running.size || (worker.running.size === best.running.size && worker.lastPicked < best.lastPicked)) best = worker;
+      if (
+        !best ||
+        worker.running.size < best.running.size ||
+        (worker.running.size === best.running.size && worker.lastPicked < best.lastPicked)
+      )
+        best = worker;
     }
     if (best) best.lastPicked = ++this.picks;
     return best;

@@ -203,4 +203,3 @@ export interface ClusterCounts {
   aborted: number;
   requeued: number;
 }
-

@@ -12,7 +12,11 @@ const { version } = JSON.parse(await readFile(new URL("package.json", here), "ut
 /** One self-contained classic script: `entry`'s `run` export, called once. */
 async function scriptOf(entry, run) {
   const result = await build({
-    stdin: { contents: `import { ${run} } from "./${entry}"; ${run}();`, resolveDir: new URL("src", here).pathname, loader: "ts" },
+    stdin: {
+      contents: `import { ${run} } from "./${entry}"; ${run}();`,
+      resolveDir: new URL("src", here).pathname,
+      loader: "ts",
+    },
     bundle: true,
     minify: true,
     format: "iife",
@@ -46,7 +50,11 @@ const csp = {
   // What a host page's policy must allow beyond its own needs; <...> are the page's own places.
   directives: {
     "script-src": ["<where motivus-worker.js or the script tag is served>", `'${bootstrapHash}'`, "'unsafe-eval'", "blob:"],
-    "connect-src": ["<where runtime.js is served>", "<the cluster: https://host and wss://host>", "<where tasks' data_link point>"],
+    "connect-src": [
+      "<where runtime.js is served>",
+      "<the cluster: https://host and wss://host>",
+      "<where tasks' data_link point>",
+    ],
     "worker-src": ["blob:"],
   },
 };

@@ -63,7 +63,8 @@ interface Settings {
 function settings(script: HTMLScriptElement | null, preset: Preset): Settings | null {
   const data = script?.dataset ?? {};
   const raw = (key: keyof Preset & string): { value: unknown; where: string } | null => {
-    if (data[key] !== undefined) return { value: data[key], where: `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
+    if (data[key] !== undefined)
+      return { value: data[key], where: `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     if (preset[key] !== undefined && preset[key] !== null) return { value: preset[key], where: `window.Motivus.${key}` };
     return null;
   };
@@ -81,7 +82,12 @@ function settings(script: HTMLScriptElement | null, preset: Preset): Settings | 
       url = null;
     }
     if (!url || !/^(wss?|https?):$/.test(url.protocol)) {
-      bad(clusterIn.where, clusterIn.value, "a cluster address (wss://host/socket, or an http(s) address of a loopback cluster)", "the widget is not shown");
+      bad(
+        clusterIn.where,
+        clusterIn.value,
+        "a cluster address (wss://host/socket, or an http(s) address of a loopback cluster)",
+        "the widget is not shown",
+      );
       return null;
     }
     cluster = url.href;

@@ -164,7 +164,14 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
           stats: (stats) => events.emit("stats", stats.body),
         });
         connection = conn;
-        pool = new TaskPool({ spawn: () => sandbox.spawn(), outbox: conn, events, deadlineMs: config.deadlineMs, startupMs: config.startupMs, dataLinks });
+        pool = new TaskPool({
+          spawn: () => sandbox.spawn(),
+          outbox: conn,
+          events,
+          deadlineMs: config.deadlineMs,
+          startupMs: config.startupMs,
+          dataLinks,
+        });
         obeyPool(policy.budget);
       }
       if (!wanted || !policy.budget.connect) return;
@@ -208,7 +215,8 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
     threadedPrograms: globalThis.crossOriginIsolated === true,
     stop,
     setThreads(count: number) {
-      if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
+      if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
       threads = count;
       policy.choose({ threads: count });
     },

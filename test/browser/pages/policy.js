@@ -11,4 +11,7 @@ worker.on("budget", show);
 worker.on("state", show);
 show();
 window.worker = worker;
-window.started = worker.start().then(() => worker.state, (err) => `error: ${err.message}`);
+window.started = worker.start().then(
+  () => worker.state,
+  (err) => `error: ${err.message}`,
+);

@@ -19,7 +19,11 @@ const bytesOf = async (url) => {
 
 /** Bytes cannot cross page.evaluate as JSON: `{ $bytes: [..] }` and `{ $utf8: ".." }` become Uint8Arrays. */
 const paramOf = (p) =>
-  p && typeof p === "object" && "$bytes" in p ? new Uint8Array(p.$bytes) : p && typeof p === "object" && "$utf8" in p ? new TextEncoder().encode(p.$utf8) : p;
+  p && typeof p === "object" && "$bytes" in p
+    ? new Uint8Array(p.$bytes)
+    : p && typeof p === "object" && "$utf8" in p
+      ? new TextEncoder().encode(p.$utf8)
+      : p;
 
 /**
  * spec: { wasm, loader, dataZip?: url, dataLink?, arguments?, params?, preloadText?: {path: text},
@@ -33,7 +37,9 @@ async function inputOf(spec) {
   for (const [path, text] of Object.entries(spec.preloadText ?? {})) preload[path] = toBase64(new TextEncoder().encode(text));
   for (const [path, url] of Object.entries(spec.preloadUrls ?? {})) preload[path] = toBase64(await bytesOf(url));
   const resultFiles = spec.resultFiles ?? [];
-  const dataLink = spec.dataLink ?? (spec.dataZip ? new URL(spec.dataZip, location.href).href : spec.dataZipBytes ? "https://example.org/pkg.data.zip" : null);
+  const dataLink =
+    spec.dataLink ??
+    (spec.dataZip ? new URL(spec.dataZip, location.href).href : spec.dataZipBytes ? "https://example.org/pkg.data.zip" : null);
   return {
     tid: crypto.randomUUID(),
     type: "work",
@@ -54,7 +60,8 @@ async function inputOf(spec) {
 function decode(outcome) {
   const body = decodeResultBody(outcome.body);
   const files = {};
-  for (const [key, value] of Object.entries(body)) if (key.startsWith("/") && typeof value === "string") files[key] = textOf(value);
+  for (const [key, value] of Object.entries(body))
+    if (key.startsWith("/") && typeof value === "string") files[key] = textOf(value);
   return {
     ok: outcome.ok,
     error: outcome.error,
@@ -79,7 +86,12 @@ export async function installHarness() {
     const input = await inputOf(spec);
     // Bytes given inline stand in for a download (the download itself is tested on its own).
     const links = spec.dataZipBytes ? { get: async () => new Uint8Array(spec.dataZipBytes).buffer } : dataLinks;
-    const { task, transfer, bundle } = await prepareTask(input, { dataLinks: links, keys, warm, startupMs: spec.startupMs ?? 30_000 });
+    const { task, transfer, bundle } = await prepareTask(input, {
+      dataLinks: links,
+      keys,
+      warm,
+      startupMs: spec.startupMs ?? 30_000,
+    });
     warm = bundle;
     task.params = task.params.map(paramOf);
     if (spec.legacyDataLink) task.legacyBody.data_link = spec.legacyDataLink;

@@ -41,7 +41,11 @@ export async function fakeCluster() {
     results,
     push: (event: string, payload: unknown) => socket!.send(encodeFrame({ joinRef, ref: null, topic, event, payload }, "2.0.0")),
     raw: (text: string) => socket!.send(text),
-    close: () => new Promise<void>((ok) => { wss.clients.forEach((c) => c.terminate()); wss.close(); http.close(() => ok()); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        wss.clients.forEach((c) => c.terminate());
+        wss.close();
+        http.close(() => ok());
+      }),
   };
 }
-

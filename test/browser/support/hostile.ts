@@ -18,7 +18,10 @@ export const glue = (methods: string, prelude = ""): string =>
   `${prelude}\nlet wasm_bindgen = Object.assign(async function __wbg_init() {}, {\n${methods}\n});\n`;
 
 /** A task definition for the TS driver running `methods` (add `params`, `entry`, ...). */
-export const algorithm = (methods: string, prelude = "") => ({ wasm_path: FLATE_WASM, loader: new TextEncoder().encode(glue(methods, prelude)) });
+export const algorithm = (methods: string, prelude = "") => ({
+  wasm_path: FLATE_WASM,
+  loader: new TextEncoder().encode(glue(methods, prelude)),
+});
 
 /** Answers `params[1]` after sleeping `params[0]` ms on a timer: a task that is running for as long as a test needs. */
 export const sleeper = algorithm(`main(ms, answer) { return new Promise((done) => setTimeout(() => done(answer), ms)); }`);
@@ -27,7 +30,9 @@ export const sleeper = algorithm(`main(ms, answer) { return new Promise((done) =
  * Answers `params[1]` once the clock passes `params[0]` (ms since the epoch): a run that starts
  * early is running until then, whatever the machine's load; a run started later answers at once.
  */
-export const sleeperUntil = algorithm(`main(until, answer) { return new Promise((done) => setTimeout(() => done(answer), Math.max(0, until - Date.now()))); }`);
+export const sleeperUntil = algorithm(
+  `main(until, answer) { return new Promise((done) => setTimeout(() => done(answer), Math.max(0, until - Date.now()))); }`,
+);
 
 export interface PageEvent {
   kind: "state" | "taskStarted" | "taskFinished" | "taskFailed";
@@ -49,7 +54,9 @@ export async function recordEvents(page: Page): Promise<PageEvent[]> {
       recordWorkerEvent(e: unknown): void;
     };
     for (const kind of ["state", "taskStarted", "taskFinished", "taskFailed"]) {
-      w.motivusWorker.on(kind, (e) => w.recordWorkerEvent({ kind, at: Date.now(), tid: e.tid, state: e.state, error: e.error, code: e.code }));
+      w.motivusWorker.on(kind, (e) =>
+        w.recordWorkerEvent({ kind, at: Date.now(), tid: e.tid, state: e.state, error: e.error, code: e.code }),
+      );
     }
   });
   return events;

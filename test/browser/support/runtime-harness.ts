@@ -48,7 +48,8 @@ export async function open(page: Page, origin: string): Promise<void> {
   await page.waitForFunction(() => (window as unknown as Harness).harnessReady === true);
 }
 
-export const run = (page: Page, spec: FixtureSpec): Promise<Decoded> => page.evaluate((s) => (window as unknown as Harness).runFixture(s), spec);
+export const run = (page: Page, spec: FixtureSpec): Promise<Decoded> =>
+  page.evaluate((s) => (window as unknown as Harness).runFixture(s), spec);
 
 /** Several specs sent at once, without waiting for each other. */
 export const runTogether = (page: Page, specs: FixtureSpec[]): Promise<Decoded[]> =>

@@ -62,7 +62,12 @@ export class BundleCache {
   /** Whether the cache persists (else why not), and the bytes and entries it holds. */
   async status(): Promise<{ persistent: boolean; reason: string | null; bytes: number; entries: number }> {
     const index = (await this.use(readIndex)) ?? emptyIndex();
-    return { persistent: this.reason === null, reason: this.reason, bytes: storedBytes(index), entries: Object.keys(index.entries).length };
+    return {
+      persistent: this.reason === null,
+      reason: this.reason,
+      bytes: storedBytes(index),
+      entries: Object.keys(index.entries).length,
+    };
   }
 
   private async use<T>(work: (store: UseStore) => Promise<T>): Promise<T | undefined> {

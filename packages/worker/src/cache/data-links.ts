@@ -52,7 +52,12 @@ export class DataLinks {
   }
 
   async stats(): Promise<CacheStats> {
-    const status = (await this.options.cache?.status()) ?? { persistent: false, reason: "no cache was given", bytes: 0, entries: 0 };
+    const status = (await this.options.cache?.status()) ?? {
+      persistent: false,
+      reason: "no cache was given",
+      bytes: 0,
+      entries: 0,
+    };
     return { ...status, hits: this.hits, misses: this.misses };
   }
 
@@ -62,7 +67,10 @@ export class DataLinks {
     const kept = await cache?.lookup(href);
     // A kept copy is revalidated if its server gave validators (once per page life: then `downloads`
     // holds it); offline, refused or failing, the server leaves it standing.
-    const got = kept && kept.etag === null && kept.modified === null ? kept : await fetchBytes(url, maxBytes, kept).catch((err: Error) => kept ?? Promise.reject(err));
+    const got =
+      kept && kept.etag === null && kept.modified === null
+        ? kept
+        : await fetchBytes(url, maxBytes, kept).catch((err: Error) => kept ?? Promise.reject(err));
     if (got === kept) this.hits++;
     else {
       this.misses++;
@@ -88,7 +96,14 @@ async function fetchBytes(url: URL, maxBytes: number, kept?: Kept): Promise<Down
   try {
     // No cookies or credentials of the host site, no referrer, no redirect to somewhere the policy never saw.
     // "no-store": the bundle cache is the cache, the HTTP cache need not hold a second copy.
-    res = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", redirect: "error", mode: "cors", cache: "no-store", headers });
+    res = await fetch(url, {
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+      redirect: "error",
+      mode: "cors",
+      cache: "no-store",
+      headers,
+    });
   } catch (err) {
     throw new Error(`could not fetch data_link ${url.href}: ${(err as Error).message}`);
   }

@@ -52,7 +52,8 @@ export function admit(index: Index, url: string, link: Link, size: number, maxBy
   const before = index.links[url]?.key;
   index.links[url] = link;
   index.entries[link.key] = { size, used: ++index.clock };
-  const gone = before && before !== link.key && !Object.values(index.links).some((l) => l.key === before) ? drop(index, before) : [];
+  const gone =
+    before && before !== link.key && !Object.values(index.links).some((l) => l.key === before) ? drop(index, before) : [];
   let total = storedBytes(index);
   for (const [key, entry] of Object.entries(index.entries).sort((a, b) => a[1].used - b[1].used)) {
     if (total <= maxBytes) break;

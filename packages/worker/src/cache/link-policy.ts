@@ -30,8 +30,10 @@ export function checkLink(link: string, policy: LinkPolicy): URL | Error {
     return new Error(`data_link "${short(link)}" is not an absolute URL`);
   }
   if (url.origin === policy.clusterOrigin) return url;
-  if (url.protocol !== "https:") return new Error(`data_link ${short(link)} is refused: only https: links (or the cluster's own) are fetched`);
-  if (url.origin === policy.pageOrigin) return new Error(`data_link ${short(link)} is refused: it points at the host page's own site`);
+  if (url.protocol !== "https:")
+    return new Error(`data_link ${short(link)} is refused: only https: links (or the cluster's own) are fetched`);
+  if (url.origin === policy.pageOrigin)
+    return new Error(`data_link ${short(link)} is refused: it points at the host page's own site`);
   if (isPrivateHost(url.hostname) && !isPrivateHost(hostOf(policy.pageOrigin))) {
     return new Error(`data_link ${short(link)} is refused: a public page does not fetch from private or local addresses`);
   }
@@ -55,7 +57,15 @@ export function isPrivateHost(hostname: string): boolean {
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host)?.slice(1).map(Number);
   if (v4) {
     const [a, b] = v4 as [number, number];
-    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168);
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b < 128) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b < 32) ||
+      (a === 192 && b === 168)
+    );
   }
   if (!host.includes(":")) return false;
   if (host === "::" || host === "::1") return true;

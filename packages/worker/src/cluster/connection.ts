@@ -7,7 +7,17 @@
  */
 import { Socket, type Channel } from "phoenix";
 import type { ResolvedConfig } from "../config.js";
-import { AbortTask, GuestResponse, HttpPath, Input, Stats, Topic, UserResponse, WorkerEvent, type WorkerResult } from "motivus-protocol";
+import {
+  AbortTask,
+  GuestResponse,
+  HttpPath,
+  Input,
+  Stats,
+  Topic,
+  UserResponse,
+  WorkerEvent,
+  type WorkerResult,
+} from "motivus-protocol";
 import { describeIssues } from "motivus-protocol";
 
 export interface ConnectionHandlers {

@@ -27,7 +27,8 @@ export function fromFrame(data: unknown): FromFrame | null {
   if (kind === "ready") return { kind };
   if (typeof id !== "number") return null;
   if (kind === "spawned" || kind === "pong") return { kind, id };
-  if (kind === "crashed") return { kind, id, message: typeof message === "string" ? message.slice(0, 500) : "the worker stopped" };
+  if (kind === "crashed")
+    return { kind, id, message: typeof message === "string" ? message.slice(0, 500) : "the worker stopped" };
   return null;
 }
 

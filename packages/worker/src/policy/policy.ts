@@ -36,7 +36,10 @@ export class Policy {
   /** Start watching; resolves once the first readings that decide whether to connect are in. */
   async begin(): Promise<void> {
     if (this.watching) return;
-    const set = <K extends keyof Signals>(key: K) => (value: Signals[K]) => this.update({ [key]: value } as Partial<Signals>);
+    const set =
+      <K extends keyof Signals>(key: K) =>
+      (value: Signals[K]) =>
+        this.update({ [key]: value } as Partial<Signals>);
     this.unwatch.push(watchVisibility(set("hidden")), watchOnline(set("online")), watchPressure(set("pressure")));
     const battery = watchBattery(set("battery"));
     this.unwatch.push(battery.stop);

@@ -33,7 +33,14 @@ export interface Signals {
   saveData: boolean;
 }
 
-export const VISIBLE_SIGNALS: Signals = { hidden: false, online: true, tab: "mine", battery: null, pressure: null, saveData: false };
+export const VISIBLE_SIGNALS: Signals = {
+  hidden: false,
+  online: true,
+  tab: "mine",
+  battery: null,
+  pressure: null,
+  saveData: false,
+};
 
 /** The rules, each an option (`createWorker({ policy })`). */
 export interface PolicyRules {
@@ -151,7 +158,10 @@ export function defaultThreads(cores: number | undefined, memoryGiB: number | un
 const MiB = 1024 * 1024;
 
 /** Each reason in English words, as a status shows it. */
-export function describeReason(reason: Reason, rules: Pick<PolicyRules, "lowBattery" | "saveDataMaxBytes"> = DEFAULT_RULES): string {
+export function describeReason(
+  reason: Reason,
+  rules: Pick<PolicyRules, "lowBattery" | "saveDataMaxBytes"> = DEFAULT_RULES,
+): string {
   switch (reason) {
     case Reason.offline:
       return "offline: waiting for the network";
@@ -173,7 +183,10 @@ export function describeReason(reason: Reason, rules: Pick<PolicyRules, "lowBatt
 }
 
 /** The budget in one line of English: `paused: this page is hidden`, `2 threads at 50 % CPU (on battery: one thread)`. */
-export function describeBudget(budget: Budget, rules: Pick<PolicyRules, "lowBattery" | "saveDataMaxBytes"> = DEFAULT_RULES): string {
+export function describeBudget(
+  budget: Budget,
+  rules: Pick<PolicyRules, "lowBattery" | "saveDataMaxBytes"> = DEFAULT_RULES,
+): string {
   const notes = budget.limits.filter((r) => r !== budget.paused).map((r) => describeReason(r, rules));
   const head = budget.paused
     ? budget.connect

@@ -37,7 +37,10 @@ interface BatteryManager extends EventTarget {
 type BatteryNavigator = Navigator & { getBattery?: () => Promise<BatteryManager> };
 
 /** Battery Status API, where it exists (Chromium; not Firefox or Safari). Resolves once the first reading is in. */
-export function watchBattery(report: (battery: { charging: boolean; level: number } | null) => void): { ready: Promise<void>; stop: Unwatch } {
+export function watchBattery(report: (battery: { charging: boolean; level: number } | null) => void): {
+  ready: Promise<void>;
+  stop: Unwatch;
+} {
   const getBattery = (navigator as BatteryNavigator).getBattery;
   let manager: BatteryManager | null = null;
   let stopped = false;
@@ -97,7 +100,9 @@ export function watchPressure(report: (state: PressureState | null) => void): Un
 
 /** `navigator.connection.saveData` (Network Information API, Chromium), false where it is missing. */
 export function saveDataOn(): boolean {
-  return (globalThis.navigator as (Navigator & { connection?: { saveData?: boolean } }) | undefined)?.connection?.saveData === true;
+  return (
+    (globalThis.navigator as (Navigator & { connection?: { saveData?: boolean } }) | undefined)?.connection?.saveData === true
+  );
 }
 
 /** `navigator.deviceMemory` in GiB (Chromium, secure contexts), undefined elsewhere. */

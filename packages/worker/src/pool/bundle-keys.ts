@@ -6,7 +6,8 @@
 import { LruMap } from "../cache/lru.js";
 import { sha256 } from "./sha256.js";
 
-const hex = (digest: ArrayBuffer | Uint8Array) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (digest: ArrayBuffer | Uint8Array) =>
+  Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 
 export async function contentKey(bytes: Uint8Array): Promise<string> {
   if (globalThis.crypto?.subtle) return hex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));

@@ -24,10 +24,27 @@ export function checkOutcome(reply: unknown): RunnerOutcome | null {
   if (reply === null || typeof reply !== "object") return null;
   const { body, stdout, stderr, ok, error, errorCode, shape } = reply as Record<string, unknown>;
   const textOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
-  if (typeof body !== "string" || !textOrNull(stdout) || !textOrNull(stderr) || typeof ok !== "boolean" || !textOrNull(error) || !textOrNull(shape)) return null;
+  if (
+    typeof body !== "string" ||
+    !textOrNull(stdout) ||
+    !textOrNull(stderr) ||
+    typeof ok !== "boolean" ||
+    !textOrNull(error) ||
+    !textOrNull(shape)
+  )
+    return null;
   if (errorCode != null && (typeof errorCode !== "number" || !Number.isInteger(errorCode))) return null;
   const retire = (reply as { retire?: unknown }).retire === true;
-  return { body, stdout, stderr, ok, error, errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"], shape: shape as RunnerOutcome["shape"], retire };
+  return {
+    body,
+    stdout,
+    stderr,
+    ok,
+    error,
+    errorCode: (errorCode ?? null) as RunnerOutcome["errorCode"],
+    shape: shape as RunnerOutcome["shape"],
+    retire,
+  };
 }
 
 /** An answer for a task that did not run to its end: the driver must still hear of it. */
@@ -45,7 +62,14 @@ export function conclude(tid: string, ending: Ending, deadlineMs: number): Concl
   switch (ending.kind) {
     case "done": {
       const { outcome } = ending;
-      const answer: WorkerResult = { tid, type: "response", body: outcome.body, stdout: outcome.stdout, stderr: outcome.stderr, error: outcome.error };
+      const answer: WorkerResult = {
+        tid,
+        type: "response",
+        body: outcome.body,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        error: outcome.error,
+      };
       return { answer, error: outcome.error, code: outcome.errorCode ?? null, shape: outcome.shape };
     }
     case "refused":

@@ -45,16 +45,22 @@ export interface PrepareContext {
 
 export async function prepareTask(input: Input, { dataLinks, keys, warm, startupMs }: PrepareContext): Promise<PreparedTask> {
   const { body } = input;
-  if (body.run_type && body.run_type !== "wasm") throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
+  if (body.run_type && body.run_type !== "wasm")
+    throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
   // An empty wasm with a loader: the loader carries its wasm inside (SINGLE_FILE).
   if (body.wasm == null || (body.wasm === "" && !body.loader)) throw new TaskRefused("the task has no wasm");
   // An empty loader is a WASI command module's (docs/protocol.md).
   const { wasm: wasm64 } = body;
   const loader64 = body.loader ?? "";
-  const [wasmKey, loaderKey] = await Promise.all([keys.of(wasm64, () => decode(wasm64, "wasm")), keys.of(loader64, () => decode(loader64, "loader"))]);
+  const [wasmKey, loaderKey] = await Promise.all([
+    keys.of(wasm64, () => decode(wasm64, "wasm")),
+    keys.of(loader64, () => decode(loader64, "loader")),
+  ]);
   const key = `${wasmKey}/${loaderKey}`;
   const bundle: BundleRef =
-    key === warm ? { key, wasm: null, loader: null } : { key, wasm: decode(wasm64, "wasm").buffer as ArrayBuffer, loader: new TextDecoder().decode(decode(loader64, "loader")) };
+    key === warm
+      ? { key, wasm: null, loader: null }
+      : { key, wasm: decode(wasm64, "wasm").buffer as ArrayBuffer, loader: new TextDecoder().decode(decode(loader64, "loader")) };
   const preloadFiles: Record<string, ArrayBuffer> = {};
   for (const [path, contents] of Object.entries(body.preload_files ?? {})) {
     preloadFiles[path] = decode(contents, `preload file ${path}`).buffer as ArrayBuffer;

@@ -24,11 +24,7 @@ export type Spawn = () => SandboxedWorker;
 export const IDLE_CHECK_MS = 1_000;
 
 /** How a task on a slot came to its end, when it was not a normal answer. */
-export type ForcedEnd =
-  | { kind: "deadline" }
-  | { kind: "crash"; message: string }
-  | { kind: "aborted" }
-  | { kind: "lost" };
+export type ForcedEnd = { kind: "deadline" } | { kind: "crash"; message: string } | { kind: "aborted" } | { kind: "lost" };
 
 export type SlotState =
   | { name: "idle" }

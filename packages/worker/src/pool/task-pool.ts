@@ -74,7 +74,13 @@ export class TaskPool {
   private readonly startupMs: number;
 
   constructor(options: PoolOptions) {
-    ({ spawn: this.spawn, outbox: this.outbox, events: this.events, deadlineMs: this.deadlineMs, dataLinks: this.dataLinks } = options);
+    ({
+      spawn: this.spawn,
+      outbox: this.outbox,
+      events: this.events,
+      deadlineMs: this.deadlineMs,
+      dataLinks: this.dataLinks,
+    } = options);
     this.startupMs = options.startupMs ?? 30_000;
   }
 
@@ -219,14 +225,23 @@ export class TaskPool {
     const ending = await running;
     if (this.stopped) return;
     // Forced endings leave the worker in an unknown state; a worker that asks to retire holds what it cannot free.
-    if ((ending.kind !== "done" && ending.kind !== "refused") || (ending.kind === "done" && ending.outcome.retire)) slot.respawn();
+    if ((ending.kind !== "done" && ending.kind !== "refused") || (ending.kind === "done" && ending.outcome.retire))
+      slot.respawn();
     // An answer does not mean the worker's thread is free: the algorithm may have left it spinning.
     else if (ending.kind === "done") slot.check();
 
     const { answer, error, code, shape } = conclude(tid, ending, this.deadlineMs);
     const answered = answer !== null && this.outbox.joined;
     if (answered) this.outbox.sendResult(answer);
-    const ended: TaskEnded = { tid, ms: Math.round(performance.now() - started), ok: error === null, error, code, answered, shape };
+    const ended: TaskEnded = {
+      tid,
+      ms: Math.round(performance.now() - started),
+      ok: error === null,
+      error,
+      code,
+      answered,
+      shape,
+    };
     this.rest(slot, ended.ms);
     const heldBack = slot.threads > 0;
     slot.threads = 0;
@@ -244,7 +259,10 @@ export class TaskPool {
       // Before anything depends on what the worker holds: it showed itself idle after its last task, or was replaced.
       const early = await Promise.race([slot.idle.then(() => null), forced]);
       if (early) return early;
-      const prepared = await Promise.race([prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle, startupMs: this.startupMs }), forced]);
+      const prepared = await Promise.race([
+        prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle, startupMs: this.startupMs }),
+        forced,
+      ]);
       if ("kind" in prepared) return prepared;
       // Another algorithm ran here before: start from a worker it never touched (warm reuse is per algorithm).
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
@@ -260,7 +278,9 @@ export class TaskPool {
         (reply): Ending => {
           // The worker also runs the algorithm's code: its reply is input like any other.
           const outcome = checkOutcome(reply);
-          return outcome ? { kind: "done", outcome } : { kind: "crash", message: "its worker answered something that is not a task outcome" };
+          return outcome
+            ? { kind: "done", outcome }
+            : { kind: "crash", message: "its worker answered something that is not a task outcome" };
         },
         (err: Error): Ending => ({ kind: "crash", message: err?.message ?? String(err) }),
       );

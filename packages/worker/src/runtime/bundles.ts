@@ -43,7 +43,11 @@ export class Bundles {
       bundle = { wasm: ref.wasm, loader: ref.loader, shape: detectShape(ref.loader), module: null };
       this.bundles.set(ref.key, bundle);
     }
-    if (!bundle) throw new RunnerError(RuntimeErrorCode.badWasm, `this worker has no algorithm ${ref.key.slice(0, 12)}… and the task did not carry it`);
+    if (!bundle)
+      throw new RunnerError(
+        RuntimeErrorCode.badWasm,
+        `this worker has no algorithm ${ref.key.slice(0, 12)}… and the task did not carry it`,
+      );
     return { key: ref.key, wasm: bundle.wasm, loader: bundle.loader, shape: bundle.shape };
   }
 
@@ -77,7 +81,10 @@ export class Bundles {
       },
       // Kept rejected: the same bytes fail the same way next time, with the same message.
       (error: unknown) => {
-        throw new RunnerError(RuntimeErrorCode.badWasm, `the algorithm's .wasm (${bundle.wasm.byteLength} bytes) is not valid WebAssembly: ${describe(error)}`);
+        throw new RunnerError(
+          RuntimeErrorCode.badWasm,
+          `the algorithm's .wasm (${bundle.wasm.byteLength} bytes) is not valid WebAssembly: ${describe(error)}`,
+        );
       },
     );
     return bundle.module;

@@ -27,10 +27,14 @@ export type Presented =
 export function settingsNameOf(source: string): string {
   return perLoader(source, "settingsName", () => {
     const name = /[A-Za-z_$][\w$]*/.source;
-    const classic = new RegExp(`\\bvar\\s+(${name})\\s*=\\s*typeof\\s+\\1\\s*!==?\\s*["']undefined["']\\s*\\?\\s*\\1\\s*:\\s*\\{\\s*\\}`).exec(source);
+    const classic = new RegExp(
+      `\\bvar\\s+(${name})\\s*=\\s*typeof\\s+\\1\\s*!==?\\s*["']undefined["']\\s*\\?\\s*\\1\\s*:\\s*\\{\\s*\\}`,
+    ).exec(source);
     const factory =
-      new RegExp(`^\\s*var\\s+(${name})\\s*=\\s*\\(?\\s*(?:\\(\\s*\\)\\s*=>|(?:async\\s+)?function\\s*\\(\\s*(?:${name})?\\s*\\))`, "m").exec(source) ??
-      new RegExp(`^\\s*(?:async\\s+)?function\\s+(${name})\\s*\\(\\s*moduleArg\\b`, "m").exec(source);
+      new RegExp(
+        `^\\s*var\\s+(${name})\\s*=\\s*\\(?\\s*(?:\\(\\s*\\)\\s*=>|(?:async\\s+)?function\\s*\\(\\s*(?:${name})?\\s*\\))`,
+        "m",
+      ).exec(source) ?? new RegExp(`^\\s*(?:async\\s+)?function\\s+(${name})\\s*\\(\\s*moduleArg\\b`, "m").exec(source);
     return classic?.[1] ?? factory?.[1] ?? "Module";
   });
 }
@@ -60,7 +64,10 @@ function evaluateScript(source: string, settings: object): Presented {
   const name = settingsNameOf(source);
   const { commonJs, firstFunction } = capturingExports();
   const epilogue = `;\nreturn [typeof ${name} !== "undefined" ? ${name} : undefined, typeof FS !== "undefined" ? FS : undefined];`;
-  const [binding, scopeFS] = compileLoader(source, epilogue, name, "module", "exports")(settings, commonJs, commonJs.exports) as [unknown, unknown];
+  const [binding, scopeFS] = compileLoader(source, epilogue, name, "module", "exports")(settings, commonJs, commonJs.exports) as [
+    unknown,
+    unknown,
+  ];
   const factory = firstFunction() ?? (typeof binding === "function" ? binding : undefined);
   if (factory) return { kind: "factory", factory: factory as Factory, scopeFS };
   const exported = commonJs.exports;
@@ -128,7 +135,9 @@ export function ownValue(object: unknown, name: string): unknown {
 export function exportedFunction(object: unknown, name: string): ((...args: unknown[]) => unknown) | undefined {
   const value = ownValue(object, name);
   if (typeof value !== "function") return undefined;
-  return /was not exported|unexported/.test(Function.prototype.toString.call(value)) ? undefined : (value as (...args: unknown[]) => unknown);
+  return /was not exported|unexported/.test(Function.prototype.toString.call(value))
+    ? undefined
+    : (value as (...args: unknown[]) => unknown);
 }
 
 /** Why the loader itself failed, in words an algorithm author can act on. */

@@ -50,13 +50,19 @@ export interface EmscriptenOptions {
   learn: (program: Program) => void;
 }
 
-type EmscriptenShape = typeof LoaderShape.emscriptenClassic | typeof LoaderShape.emscriptenModularize | typeof LoaderShape.emscriptenModule;
+type EmscriptenShape =
+  typeof LoaderShape.emscriptenClassic | typeof LoaderShape.emscriptenModularize | typeof LoaderShape.emscriptenModule;
 
 // The names main has among a module's exports, in every release (fastcomp's `_main` included).
 const MAIN_EXPORTS = new Set(["main", "_main", "__main_argc_argv", "__main_void"]);
 
 /** `program` is null for a loader that carries its wasm inside and has not been run by this worker yet. */
-export async function runEmscripten(task: WorkerTask, program: Program | null, transcript: Transcript, options: EmscriptenOptions): Promise<ShapeResult> {
+export async function runEmscripten(
+  task: WorkerTask,
+  program: Program | null,
+  transcript: Transcript,
+  options: EmscriptenOptions,
+): Promise<ShapeResult> {
   const threaded = program !== null && importsSharedMemory(program.wasm);
   if (threaded && !self.crossOriginIsolated) throw threadsUnavailable();
   const run = new EmscriptenRun(task, program, threaded, transcript, options);
@@ -120,7 +126,8 @@ class EmscriptenRun {
     } finally {
       clearTimeout(watchdog);
     }
-    if (status !== null && status !== 0) failure = new RunnerError(RuntimeErrorCode.algorithmFailed, `the program exited with status ${status}`);
+    if (status !== null && status !== 0)
+      failure = new RunnerError(RuntimeErrorCode.algorithmFailed, `the program exited with status ${status}`);
     // After a failure its reason, said once, is the news; a missing file is only news after a clean exit.
     const missing = (note: string) => failure === null && this.transcript.printErr(note);
     const files = this.files ? this.files.read(this.task.resultFiles, missing) : noFiles(this.task.resultFiles, missing);
@@ -140,7 +147,12 @@ class EmscriptenRun {
   private startupExpired(): void {
     if (this.waitingFor === null) return;
     const limit = Math.round(this.options.startupMs / 1000);
-    this.settle.fail(new RunnerError(RuntimeErrorCode.startupFailed, `the program did not start within ${limit} s: it was still waiting for ${this.waitingFor}`));
+    this.settle.fail(
+      new RunnerError(
+        RuntimeErrorCode.startupFailed,
+        `the program did not start within ${limit} s: it was still waiting for ${this.waitingFor}`,
+      ),
+    );
   }
 
   /** Evaluates the loader and starts the program in whatever way the loader presented itself. */
@@ -148,7 +160,8 @@ class EmscriptenRun {
     const presented = await this.evaluate();
     if (presented.kind === "classic") return;
     if (this.shape === LoaderShape.emscriptenClassic) this.shape = LoaderShape.emscriptenModularize;
-    const failed = (error: unknown) => this.settle.fail(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed to start: "));
+    const failed = (error: unknown) =>
+      this.settle.fail(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed to start: "));
     if (presented.kind === "factory") {
       this.waitingFor = "the factory to ask for its wasm";
       // The factory's promise rejects when the runtime aborts during start-up; it resolves after main
@@ -163,7 +176,9 @@ class EmscriptenRun {
     const { loader } = this.task;
     const module = isModuleSource(loader);
     if (module) this.shape = LoaderShape.emscriptenModule;
-    const presented = module ? await evaluateModuleLoader(loader, this.config, this.options.imports) : this.evaluateScript(loader);
+    const presented = module
+      ? await evaluateModuleLoader(loader, this.config, this.options.imports)
+      : this.evaluateScript(loader);
     // A loader with its wasm inside decodes it in a microtask before it instantiates it.
     if (presented.kind === "classic" && !this.program) await new Promise((resolve) => setTimeout(resolve, 0));
     if (presented.kind === "classic" && !this.instantiateAsked) {
@@ -230,7 +245,11 @@ class EmscriptenRun {
     if (this.threaded) {
       // -pthread builds start their threads from this script: a blob URL, the sandbox has no other.
       // (Only they are given one: a post-js may read the setting for a convention of its own.)
-      Object.defineProperty(config, "mainScriptUrlOrBlob", { get: () => this.loaderScriptUrl(), set: () => {}, enumerable: true });
+      Object.defineProperty(config, "mainScriptUrlOrBlob", {
+        get: () => this.loaderScriptUrl(),
+        set: () => {},
+        enumerable: true,
+      });
     }
     return this.program ? Object.assign(config, this.handOver(this.program)) : config;
   }
@@ -278,7 +297,11 @@ class EmscriptenRun {
   }
 
   private dataPackage(name: string, size: number): ArrayBuffer {
-    if (!this.task.dataZip) throw new RunnerError(RuntimeErrorCode.badDataPackage, "this algorithm needs its data package, but the task has no data_link");
+    if (!this.task.dataZip)
+      throw new RunnerError(
+        RuntimeErrorCode.badDataPackage,
+        "this algorithm needs its data package, but the task has no data_link",
+      );
     const data = unpackDataPackage(this.task.dataZip);
     if (data.byteLength !== size) {
       throw new RunnerError(
@@ -332,7 +355,9 @@ class EmscriptenRun {
     this.files = programFiles(this.module, this.scopeFS);
     if (!this.files) {
       if (Object.keys(this.task.preloadFiles).length) {
-        this.transcript.printErr("preload files were not written: the program was built without a filesystem (FORCE_FILESYSTEM / EXPORTED_RUNTIME_METHODS=FS)");
+        this.transcript.printErr(
+          "preload files were not written: the program was built without a filesystem (FORCE_FILESYSTEM / EXPORTED_RUNTIME_METHODS=FS)",
+        );
       }
       return;
     }
@@ -376,7 +401,12 @@ class EmscriptenRun {
       if (this.entryAbort && typeof returned !== "number") return this.settle.fail(this.entryAbort);
       // Builds whose callMain (or entry) returns the status without calling quit.
       if (typeof returned === "number") this.exit(returned);
-      else if (this.task.entry) whenReady(returned, (value) => this.exit(typeof value === "number" ? value : 0), (error) => this.crashed(error));
+      else if (this.task.entry)
+        whenReady(
+          returned,
+          (value) => this.exit(typeof value === "number" ? value : 0),
+          (error) => this.crashed(error),
+        );
     } catch (error) {
       this.inEntry = false;
       if (isExitStatus(error)) this.exit(error.status);
@@ -396,7 +426,9 @@ class EmscriptenRun {
   /** A module the loader started with its own settings: our files go in through its FS, then main. */
   private runStartedModule(module: unknown): void {
     if (!module || typeof module !== "object") {
-      return this.settle.fail(new RunnerError(RuntimeErrorCode.unknownLoader, "the loader started the program itself but gave no module"));
+      return this.settle.fail(
+        new RunnerError(RuntimeErrorCode.unknownLoader, "the loader started the program itself but gave no module"),
+      );
     }
     this.waitingFor = null;
     this.preload(module);

@@ -89,7 +89,12 @@ type Constructor<T> = new (...args: never[]) => T;
  * Puts a constructor on the scope that records each object it makes, subclasses' too; the original's
  * `prototype.constructor` points at the tracked one, so an instance does not hand the original back.
  */
-function trackConstructor<T extends object>(scope: object, name: string, original: Constructor<T>, made: (item: T) => void): void {
+function trackConstructor<T extends object>(
+  scope: object,
+  name: string,
+  original: Constructor<T>,
+  made: (item: T) => void,
+): void {
   const tracked: Constructor<T> = new Proxy(original, {
     construct(target, args, newTarget) {
       const item = construct(target, args, newTarget === tracked ? target : newTarget) as T;

@@ -36,7 +36,8 @@ interface LegacyReply {
   exitCode: number | null;
 }
 
-type AdapterEvent = { kind: "message"; event: MessageEvent<unknown> } | { kind: "error"; event: ErrorEvent } | { kind: "messageerror" };
+type AdapterEvent =
+  { kind: "message"; event: MessageEvent<unknown> } | { kind: "error"; event: ErrorEvent } | { kind: "messageerror" };
 type AdapterListener = (event: AdapterEvent) => void;
 
 /**
@@ -96,7 +97,12 @@ function adapterFor(loader: string, NestedWorker: typeof Worker): Adapter {
  * of compiling the same bytes again; null when the runner could not compile it (the adapter then
  * fails its own way).
  */
-export async function runLegacy(task: WorkerTask, transcript: Transcript, NestedWorker: typeof Worker, module: WebAssembly.Module | null): Promise<ShapeResult> {
+export async function runLegacy(
+  task: WorkerTask,
+  transcript: Transcript,
+  NestedWorker: typeof Worker,
+  module: WebAssembly.Module | null,
+): Promise<ShapeResult> {
   const adapter = adapterFor(task.loader, NestedWorker);
   let reply: LegacyReply;
   try {
@@ -106,7 +112,8 @@ export async function runLegacy(task: WorkerTask, transcript: Transcript, Nested
       adapter.listen((heard) => {
         // Only what the prelude cannot see arrives as an error: the script failing to load or parse.
         if (heard.kind === "error") return failed(heard.event.message || "uncaught error");
-        if (heard.kind === "messageerror") return reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
+        if (heard.kind === "messageerror")
+          return reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
         const note = noteOf(heard.event.data);
         if (note) {
           if (note.kind === "console") {
@@ -119,7 +126,10 @@ export async function runLegacy(task: WorkerTask, transcript: Transcript, Nested
         }
         const parsed = parseReply(heard.event.data);
         if (parsed) resolve(parsed);
-        else reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}"));
+        else
+          reject(
+            new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}"),
+          );
       });
       const dataZip = task.dataZip;
       adapter.post({ dataLink: task.dataLink, dataZip, module, wasm: module ? task.wasm : null }, dataZip ? [dataZip] : []);
@@ -146,7 +156,10 @@ export async function runLegacy(task: WorkerTask, transcript: Transcript, Nested
     // Every entry of the reply's body, files and anything else, goes into the result as given.
     files: entries as Record<string, string>,
     error: failed
-      ? new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter reported exit code ${reply.exitCode}${reason ? `: ${reason}` : ""}`)
+      ? new RunnerError(
+          RuntimeErrorCode.algorithmFailed,
+          `the legacy adapter reported exit code ${reply.exitCode}${reason ? `: ${reason}` : ""}`,
+        )
       : null,
   };
 }
@@ -163,7 +176,8 @@ function legacyBodyOf(task: WorkerTask): Record<string, unknown> {
   body.wasm = toBase64(wasm);
   if (typeof body.loader !== "string") body.loader = toBase64(strToU8(task.loader));
   const preload = Object.entries(task.preloadFiles);
-  if (preload.length) body.preload_files = Object.fromEntries(preload.map(([path, bytes]) => [path, toBase64(new Uint8Array(bytes))]));
+  if (preload.length)
+    body.preload_files = Object.fromEntries(preload.map(([path, bytes]) => [path, toBase64(new Uint8Array(bytes))]));
   body.buffWasm = wasm;
   return body;
 }

@@ -22,7 +22,14 @@ export interface EmscriptenFS {
 /** The file packager's exports on `Module`. */
 interface PackagerExports {
   FS_createPath(parent: string, path: string, canRead: boolean, canWrite: boolean): unknown;
-  FS_createDataFile(parent: string, name: string, data: Uint8Array, canRead: boolean, canWrite: boolean, canOwn: boolean): unknown;
+  FS_createDataFile(
+    parent: string,
+    name: string,
+    data: Uint8Array,
+    canRead: boolean,
+    canWrite: boolean,
+    canOwn: boolean,
+  ): unknown;
   FS_createDevice(parent: string, name: string, input: (() => number | null) | null, output: (byte: number) => void): unknown;
 }
 
@@ -53,7 +60,9 @@ function wholeFS(value: unknown): EmscriptenFS | null {
 
 function isPackager(module: unknown): module is PackagerExports {
   const m = module as Partial<Record<keyof PackagerExports, unknown>> | null;
-  return typeof m?.FS_createPath === "function" && typeof m.FS_createDataFile === "function" && typeof m.FS_createDevice === "function";
+  return (
+    typeof m?.FS_createPath === "function" && typeof m.FS_createDataFile === "function" && typeof m.FS_createDevice === "function"
+  );
 }
 
 /** Emscripten's FS.ErrnoError says only "FS error"; its errno is the useful part. */
@@ -138,7 +147,12 @@ class PackagerFiles implements ProgramFiles {
       this.written.set(path, bytes);
       attempt(`create result file ${path}`, () => {
         this.makeDirs(dir);
-        this.module.FS_createDevice(dir, name, () => null, (byte) => bytes.push(byte));
+        this.module.FS_createDevice(
+          dir,
+          name,
+          () => null,
+          (byte) => bytes.push(byte),
+        );
       });
     }
   }

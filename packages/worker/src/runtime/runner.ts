@@ -95,7 +95,11 @@ export class Runner implements RunnerApi {
       case LoaderShape.emscriptenModularize:
       case LoaderShape.emscriptenModule: {
         const learn = (program: Program) => this.bundles.learn(key, program);
-        return runEmscripten(task, await this.bundles.program(key), transcript, { startupMs: task.startupMs, imports: this.imports, learn });
+        return runEmscripten(task, await this.bundles.program(key), transcript, {
+          startupMs: task.startupMs,
+          imports: this.imports,
+          learn,
+        });
       }
       case LoaderShape.wasmBindgenNoModules:
       case LoaderShape.wasmBindgenWeb:

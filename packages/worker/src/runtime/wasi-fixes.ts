@@ -22,7 +22,11 @@ export function correctedImports(wasi: WASI): Imports {
   imports.args_sizes_get = (countAt: number, bytesAt: number) => {
     const view = memory();
     view.setUint32(countAt, wasi.args.length, true);
-    view.setUint32(bytesAt, wasi.args.reduce((bytes, arg) => bytes + encoder.encode(arg).length + 1, 0), true);
+    view.setUint32(
+      bytesAt,
+      wasi.args.reduce((bytes, arg) => bytes + encoder.encode(arg).length + 1, 0),
+      true,
+    );
     return ERRNO_SUCCESS;
   };
   for (const name of ["fd_pwrite", "fd_pread", "fd_seek", "fd_tell"]) {

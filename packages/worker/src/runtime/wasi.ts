@@ -5,7 +5,16 @@
  * (preload files, the data package's entries, the parent directories of the result files); stdin is
  * empty; stdout and stderr go to the transcript; the exit code is `data`. There are no sockets.
  */
-import { ConsoleStdout, Directory, File, OpenFile, PreopenDirectory, WASI, WASIProcExit, type Inode } from "@bjorn3/browser_wasi_shim";
+import {
+  ConsoleStdout,
+  Directory,
+  File,
+  OpenFile,
+  PreopenDirectory,
+  WASI,
+  WASIProcExit,
+  type Inode,
+} from "@bjorn3/browser_wasi_shim";
 import { toBase64 } from "motivus-protocol";
 import { RuntimeErrorCode } from "../messages/runner.js";
 import { unpackDataFiles } from "./data-package.js";
@@ -33,15 +42,26 @@ export async function runWasi(task: WorkerTask, module: WebAssembly.Module, tran
   const wasi = new WASI(
     [PROGRAM_NAME, ...task.args],
     [],
-    [new OpenFile(new File(new Uint8Array(0), { readonly: true })), new ConsoleStdout(out.write), new ConsoleStdout(err.write), new PreopenDirectory("/", root.contents)],
+    [
+      new OpenFile(new File(new Uint8Array(0), { readonly: true })),
+      new ConsoleStdout(out.write),
+      new ConsoleStdout(err.write),
+      new PreopenDirectory("/", root.contents),
+    ],
     { debug: false }, // its default (undefined) logs every call to the console, which is the program's stdout here
   );
-  const imports = completeImports(module, namespace, { ...correctedImports(wasi), poll_oneoff: pollOneoff(() => wasi.inst.exports.memory) });
+  const imports = completeImports(module, namespace, {
+    ...correctedImports(wasi),
+    poll_oneoff: pollOneoff(() => wasi.inst.exports.memory),
+  });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, { [namespace]: imports });
   } catch (error) {
-    throw new RunnerError(RuntimeErrorCode.unknownLoader, `the WASI program cannot be instantiated: ${describe(error)} (it may need imports other than WASI's)`);
+    throw new RunnerError(
+      RuntimeErrorCode.unknownLoader,
+      `the WASI program cannot be instantiated: ${describe(error)} (it may need imports other than WASI's)`,
+    );
   }
   const status = start(wasi, instance);
   out.end();
@@ -62,7 +82,9 @@ function wasiNamespace(module: WebAssembly.Module): string {
   const namespace = imports.find((entry) => NAMESPACES.has(entry.module))?.module;
   const exports = WebAssembly.Module.exports(module).map((entry) => entry.name);
   if (!namespace || !exports.includes("_start")) {
-    const said = imports.length ? `it imports ${[...new Set(imports.map((entry) => entry.module))].join(", ")}` : "it imports nothing";
+    const said = imports.length
+      ? `it imports ${[...new Set(imports.map((entry) => entry.module))].join(", ")}`
+      : "it imports nothing";
     throw new RunnerError(
       RuntimeErrorCode.unknownLoader,
       `the task's loader is empty, so its wasm must be a WASI preview 1 command (importing wasi_snapshot_preview1, exporting _start), but ${said}${exports.includes("_start") ? "" : " and exports no _start"}`,
@@ -72,10 +94,15 @@ function wasiNamespace(module: WebAssembly.Module): string {
 }
 
 /** Every WASI function the module names, those the shim lacks answering ENOSYS, so instantiation never fails for a name. */
-function completeImports(module: WebAssembly.Module, namespace: string, given: Record<string, unknown>): WebAssembly.ModuleImports {
+function completeImports(
+  module: WebAssembly.Module,
+  namespace: string,
+  given: Record<string, unknown>,
+): WebAssembly.ModuleImports {
   const imports = { ...given } as WebAssembly.ModuleImports;
   for (const entry of WebAssembly.Module.imports(module)) {
-    if (entry.module === namespace && entry.kind === "function" && typeof imports[entry.name] !== "function") imports[entry.name] = () => ERRNO_NOSYS;
+    if (entry.module === namespace && entry.kind === "function" && typeof imports[entry.name] !== "function")
+      imports[entry.name] = () => ERRNO_NOSYS;
   }
   return imports;
 }
@@ -116,7 +143,8 @@ function writeFile(root: Directory, path: string, bytes: Uint8Array): void {
   const names = parts(path);
   const name = names.pop();
   const dir = directoryOf(root, names, true);
-  if (!name || !dir) throw new RunnerError(RuntimeErrorCode.algorithmFailed, `cannot write preload file ${path}: a part of its path is a file`);
+  if (!name || !dir)
+    throw new RunnerError(RuntimeErrorCode.algorithmFailed, `cannot write preload file ${path}: a part of its path is a file`);
   dir.contents.set(name, new File(bytes));
 }
 

@@ -22,9 +22,15 @@ interface Glue {
   shape: GlueShape;
 }
 
-type GlueShape = typeof LoaderShape.wasmBindgenNoModules | typeof LoaderShape.wasmBindgenWeb | typeof LoaderShape.wasmBindgenOther;
+type GlueShape =
+  typeof LoaderShape.wasmBindgenNoModules | typeof LoaderShape.wasmBindgenWeb | typeof LoaderShape.wasmBindgenOther;
 
-export async function runWasmBindgen(shape: GlueShape, task: WorkerTask, program: Program, imports: ModuleImports): Promise<ShapeResult> {
+export async function runWasmBindgen(
+  shape: GlueShape,
+  task: WorkerTask,
+  program: Program,
+  imports: ModuleImports,
+): Promise<ShapeResult> {
   const undo = handOverWasm(program);
   let glue: Glue;
   try {
@@ -117,9 +123,20 @@ function evaluateNodeGlue(loader: string, wasm: ArrayBuffer): Glue {
   const require = (name: string): unknown => {
     const found = nodeModules[name.replace(/^node:/, "")];
     if (found) return found;
-    throw new RunnerError(RuntimeErrorCode.unknownLoader, `the glue asked for require("${name}"): only Node glue that reads its .wasm runs here`);
+    throw new RunnerError(
+      RuntimeErrorCode.unknownLoader,
+      `the glue asked for require("${name}"): only Node glue that reads its .wasm runs here`,
+    );
   };
-  compileLoader(loader, "", "module", "exports", "require", "__dirname", "__filename")(commonJs, commonJs.exports, require, "/program", "/program/glue.js");
+  compileLoader(
+    loader,
+    "",
+    "module",
+    "exports",
+    "require",
+    "__dirname",
+    "__filename",
+  )(commonJs, commonJs.exports, require, "/program", "/program/glue.js");
   return { init: async () => {}, exports: commonJs.exports, shape: LoaderShape.wasmBindgenOther };
 }
 
@@ -218,7 +235,8 @@ function jsonValue(value: unknown, entryName: string): unknown {
     if (typeof item === "bigint") return Number.isSafeInteger(Number(item)) ? Number(item) : item.toString();
     if (item === null || typeof item !== "object") return item === undefined ? null : item;
     if (ArrayBuffer.isView(item) && !(item instanceof DataView)) return Array.from(item as unknown as ArrayLike<number>, plain);
-    if (open.has(item)) throw new RunnerError(RuntimeErrorCode.badResult, `${entryName}() returned a value that refers to itself`);
+    if (open.has(item))
+      throw new RunnerError(RuntimeErrorCode.badResult, `${entryName}() returned a value that refers to itself`);
     open.add(item);
     try {
       if (Array.isArray(item) || item instanceof Set) return Array.from(item as Iterable<unknown>, plain);
@@ -234,7 +252,10 @@ function jsonValue(value: unknown, entryName: string): unknown {
   try {
     JSON.stringify(converted);
   } catch (error) {
-    throw new RunnerError(RuntimeErrorCode.badResult, `${entryName}() returned a value that is not JSON-serialisable: ${describe(error)}`);
+    throw new RunnerError(
+      RuntimeErrorCode.badResult,
+      `${entryName}() returned a value that is not JSON-serialisable: ${describe(error)}`,
+    );
   }
   return converted;
 }

@@ -89,7 +89,8 @@ export function handOverWasm(program: Program, scope: typeof globalThis = global
     return original.instantiateStreaming.call(wasm, response, imports);
   };
 
-  const compile = (bytes: BufferSource) => (isProgramBytes(bytes, program) ? Promise.resolve(program.module) : original.compile.call(wasm, bytes));
+  const compile = (bytes: BufferSource) =>
+    isProgramBytes(bytes, program) ? Promise.resolve(program.module) : original.compile.call(wasm, bytes);
   const compileStreaming = async (source: Response | PromiseLike<Response>) => {
     const response = await source;
     return served.has(response) ? program.module : original.compileStreaming.call(wasm, response);
@@ -122,14 +123,20 @@ export function handOverWasm(program: Program, scope: typeof globalThis = global
  * module it compiles or instantiates from bytes is handed to `learned`, so the runner keeps it and
  * later tasks get it like any other program's; `asked` hears of each compile as it starts. Returns the undo.
  */
-export function learnWasm(learned: (program: Program) => void, asked: () => void, scope: typeof globalThis = globalThis): () => void {
+export function learnWasm(
+  learned: (program: Program) => void,
+  asked: () => void,
+  scope: typeof globalThis = globalThis,
+): () => void {
   const wasm = scope.WebAssembly;
   const original = { instantiate: wasm.instantiate, compile: wasm.compile };
   let done = false;
   const keep = (bytes: BufferSource, module: WebAssembly.Module): WebAssembly.Module => {
     if (!done) {
       done = true;
-      const view = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+      const view = ArrayBuffer.isView(bytes)
+        ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        : new Uint8Array(bytes);
       learned({ wasm: view.slice().buffer as ArrayBuffer, module });
     }
     return module;
@@ -140,7 +147,10 @@ export function learnWasm(learned: (program: Program) => void, asked: () => void
   };
   const instantiate = function (source: unknown, imports?: WebAssembly.Imports) {
     if (source instanceof wasm.Module) return original.instantiate.call(wasm, source, imports);
-    return compile(source as BufferSource).then(async (module) => ({ module, instance: await original.instantiate.call(wasm, module, imports) }));
+    return compile(source as BufferSource).then(async (module) => ({
+      module,
+      instance: await original.instantiate.call(wasm, module, imports),
+    }));
   } as typeof WebAssembly.instantiate;
   Object.assign(wasm, { instantiate, compile });
   return () => Object.assign(wasm, original);

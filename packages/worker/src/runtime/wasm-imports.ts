@@ -69,7 +69,8 @@ export function importsSharedMemory(wasm: ArrayBuffer): boolean {
 /** Reads one import's description; true when it is a shared memory. */
 function sharedMemory(reader: Reader): boolean {
   const kind = reader.byte();
-  if (kind === 0) reader.uleb(); // function: type index
+  if (kind === 0)
+    reader.uleb(); // function: type index
   else if (kind === 1) {
     reader.byte(); // table: reference type, then limits
     reader.skipLimits(reader.byte());
@@ -77,7 +78,8 @@ function sharedMemory(reader: Reader): boolean {
     const flags = reader.byte();
     reader.skipLimits(flags);
     return (flags & LIMITS_SHARED) !== 0;
-  } else if (kind === 3) reader.at += 2; // global: value type, mutability
+  } else if (kind === 3)
+    reader.at += 2; // global: value type, mutability
   else if (kind === 4) {
     reader.byte(); // tag: attribute, type index
     reader.uleb();

@@ -14,7 +14,15 @@ export function cpuChart(days: { day: string; cpuMs: number }[], label: (summary
   const text = label(summary);
   return s(
     "svg",
-    { viewBox: `0 0 ${W} ${H + 2}`, width: "100%", height: H + 2, role: "img", "aria-label": text, class: "chart", preserveAspectRatio: "none" },
+    {
+      viewBox: `0 0 ${W} ${H + 2}`,
+      width: "100%",
+      height: H + 2,
+      role: "img",
+      "aria-label": text,
+      class: "chart",
+      preserveAspectRatio: "none",
+    },
     s("title", {}, text),
     ...days.map((d, i) => {
       const height = d.cpuMs > 0 ? Math.max(2, Math.round((d.cpuMs / max) * H)) : 1;

@@ -69,9 +69,13 @@ const en: Strings = {
   ofCpu: "of CPU time",
   chart: (summary) => `CPU time per day, last 14 days: ${summary}`,
   cluster: "Cluster",
-  clusterLine: (c) => `${c.workers} ${c.workers === 1 ? "worker" : "workers"} · ${c.queued} queued · ${c.running} running · ${c.done} done`,
+  clusterLine: (c) =>
+    `${c.workers} ${c.workers === 1 ? "worker" : "workers"} · ${c.queued} queued · ${c.running} running · ${c.done} done`,
   waitingForCluster: "No numbers from the cluster yet.",
-  threadedPrograms: (can) => (can ? "Multithreaded programs can run on this page." : "Multithreaded programs cannot run on this page (it is not cross-origin isolated)."),
+  threadedPrograms: (can) =>
+    can
+      ? "Multithreaded programs can run on this page."
+      : "Multithreaded programs cannot run on this page (it is not cross-origin isolated).",
   pill: { ask: "Help research", working: "Working", paused: "Paused", waiting: "Waiting", stopped: "Stopped", error: "Problem" },
   state: {
     notStarted: "Not started: nothing runs until you agree",
@@ -99,7 +103,8 @@ const en: Strings = {
 const es: Strings = {
   brand: "Motivus",
   title: "Presta poder de cómputo",
-  intro: "Este sitio te invita a prestar el poder de cómputo que tu navegador no usa a investigaciones que corren en el clúster Motivus.",
+  intro:
+    "Este sitio te invita a prestar el poder de cómputo que tu navegador no usa a investigaciones que corren en el clúster Motivus.",
   promise:
     "Nada se ejecuta hasta que aceptes. Las tareas corren en un entorno aislado que no ve este sitio ni tus datos. Se pausa cuando esta página está oculta o tu batería está baja, y puedes detenerlo o retirar tu consentimiento cuando quieras.",
   agree: "Aceptar y comenzar",
@@ -124,8 +129,17 @@ const es: Strings = {
     `${c.workers} ${c.workers === 1 ? "trabajador" : "trabajadores"} · ${c.queued} en cola · ${c.running} en curso · ${c.done} listas`,
   waitingForCluster: "Aún no hay cifras del clúster.",
   threadedPrograms: (can) =>
-    can ? "Los programas multihilo pueden ejecutarse en esta página." : "Los programas multihilo no pueden ejecutarse en esta página (no está aislada entre orígenes).",
-  pill: { ask: "Ayuda a la ciencia", working: "Trabajando", paused: "En pausa", waiting: "En espera", stopped: "Detenido", error: "Problema" },
+    can
+      ? "Los programas multihilo pueden ejecutarse en esta página."
+      : "Los programas multihilo no pueden ejecutarse en esta página (no está aislada entre orígenes).",
+  pill: {
+    ask: "Ayuda a la ciencia",
+    working: "Trabajando",
+    paused: "En pausa",
+    waiting: "En espera",
+    stopped: "Detenido",
+    error: "Problema",
+  },
   state: {
     notStarted: "Sin comenzar: nada se ejecuta hasta que aceptes",
     stopped: "Detenido",

@@ -51,7 +51,14 @@ function mark(): SVGSVGElement {
     "svg",
     { class: "mark", viewBox: "0 0 28 28", "aria-hidden": "true", focusable: "false" },
     s("circle", { class: "ring", cx: 14, cy: 14, r: 14 }),
-    s("path", { d: "M8 19V9.5l6 6 6-6V19", fill: "none", stroke: "currentColor", "stroke-width": 2.6, "stroke-linecap": "round", "stroke-linejoin": "round" }),
+    s("path", {
+      d: "M8 19V9.5l6 6 6-6V19",
+      fill: "none",
+      stroke: "currentColor",
+      "stroke-width": 2.6,
+      "stroke-linecap": "round",
+      "stroke-linejoin": "round",
+    }),
   );
 }
 
@@ -259,7 +266,13 @@ export class MotivusWidget extends HTMLElement {
     const closeButton = h("button", { type: "button", class: "icon", "aria-label": t.close, title: t.close }, "–");
     const agree = h("button", { type: "button", class: "btn" }, t.agree);
     const notNow = h("button", { type: "button", class: "btn secondary" }, t.notNow);
-    const consent = h("div", {}, h("p", {}, t.intro), h("p", { class: "muted" }, t.promise), h("div", { class: "row" }, agree, notNow));
+    const consent = h(
+      "div",
+      {},
+      h("p", {}, t.intro),
+      h("p", { class: "muted" }, t.promise),
+      h("div", { class: "row" }, agree, notNow),
+    );
 
     const statusDot = dot();
     const statusText = h("span", {});
@@ -269,7 +282,14 @@ export class MotivusWidget extends HTMLElement {
     const threadsOut = h("span", { class: "value", "aria-hidden": "true" });
     const threads = h("input", { type: "range", id: id("threads"), min: 1, max: this.maxThreads, step: 1 });
     const shareOut = h("span", { class: "value", "aria-hidden": "true" });
-    const share = h("input", { type: "range", id: id("share"), min: 10, max: 100, step: 10, "aria-describedby": id("share-hint") });
+    const share = h("input", {
+      type: "range",
+      id: id("share"),
+      min: 10,
+      max: 100,
+      step: 10,
+      "aria-describedby": id("share-hint"),
+    });
     const tasks = h("ul", { "aria-label": t.runningNow });
     const total = h("p", { class: "total" });
     const chart = h("div", {});
@@ -294,7 +314,13 @@ export class MotivusWidget extends HTMLElement {
       withdraw,
       h("p", { class: "muted", id: id("withdraw-hint") }, t.withdrawHint),
     );
-    const panel = h("div", { class: "panel", id: id("panel"), role: "group", "aria-labelledby": id("title"), hidden: true }, h("header", {}, mark(), title, closeButton), consent, controls);
+    const panel = h(
+      "div",
+      { class: "panel", id: id("panel"), role: "group", "aria-labelledby": id("title"), hidden: true },
+      h("header", {}, mark(), title, closeButton),
+      consent,
+      controls,
+    );
     const root = h("aside", { class: "root", "aria-label": t.brand, lang: this.t === STRINGS.es ? "es" : "en" }, pill, panel);
 
     pill.addEventListener("click", () => (this.expanded ? this.close() : this.open()));
@@ -325,7 +351,28 @@ export class MotivusWidget extends HTMLElement {
       this.worker?.setCpuShare(this.share);
       this.update();
     });
-    return { root, pill, pillDot, pillLabel, panel, title, consent, controls, status, statusDot, statusText, toggle, threads, threadsOut, share, shareOut, tasks, total, chart, cluster };
+    return {
+      root,
+      pill,
+      pillDot,
+      pillLabel,
+      panel,
+      title,
+      consent,
+      controls,
+      status,
+      statusDot,
+      statusText,
+      toggle,
+      threads,
+      threadsOut,
+      share,
+      shareOut,
+      tasks,
+      total,
+      chart,
+      cluster,
+    };
   }
 
   /** The status in words and a colour, for the panel and the button. */
@@ -402,7 +449,10 @@ export class MotivusWidget extends HTMLElement {
 
   private showStats(stats: Record<string, unknown>): void {
     if (!this.ui) return;
-    const counts = Object.fromEntries(STAT_KEYS.map((k) => [k, Number(stats[k] ?? 0)])) as Record<(typeof STAT_KEYS)[number], number>;
+    const counts = Object.fromEntries(STAT_KEYS.map((k) => [k, Number(stats[k] ?? 0)])) as Record<
+      (typeof STAT_KEYS)[number],
+      number
+    >;
     if (STAT_KEYS.some((k) => typeof stats[k] === "number")) setText(this.ui.cluster, this.t.clusterLine(counts));
   }
 

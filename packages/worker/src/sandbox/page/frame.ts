@@ -50,8 +50,7 @@ function makeIframe(): HTMLIFrameElement {
   iframe.setAttribute("aria-hidden", "true");
   iframe.setAttribute("tabindex", "-1");
   iframe.style.cssText = "position:absolute;width:0;height:0;border:0;visibility:hidden";
-  iframe.srcdoc =
-    `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}"><script>${FRAME_BOOTSTRAP}</script>`;
+  iframe.srcdoc = `<!doctype html><meta http-equiv="Content-Security-Policy" content="${SANDBOX_CSP}"><script>${FRAME_BOOTSTRAP}</script>`;
   return iframe;
 }
 
@@ -79,8 +78,7 @@ export class SandboxFrame {
     if (message?.kind === "spawned") this.confirm(message.id);
     else if (message?.kind === "pong") {
       if (message.id === this.ping?.id) this.ping = null;
-    }
-    else if (message?.kind === "crashed") {
+    } else if (message?.kind === "crashed") {
       this.confirm(message.id);
       this.crashes.get(message.id)?.(message.message);
     }
@@ -121,7 +119,10 @@ export class SandboxFrame {
     // algorithm that ran it out of memory, which nothing reports): it is replaced, with all its workers.
     this.pending.set(
       id,
-      setTimeout(() => this.replace(`the sandbox frame did not start a worker within ${SPAWN_TIMEOUT_MS / 1000} s and was replaced`), SPAWN_TIMEOUT_MS),
+      setTimeout(
+        () => this.replace(`the sandbox frame did not start a worker within ${SPAWN_TIMEOUT_MS / 1000} s and was replaced`),
+        SPAWN_TIMEOUT_MS,
+      ),
     );
     void this.ready.then(() => this.post({ kind: "spawn", id, port: channel.port2 }, [channel.port2]));
     return {
