@@ -29,10 +29,18 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true, caughtErrors: "none" },
+      ],
       "@typescript-eslint/no-explicit-any": "off",
       "no-empty": ["error", { allowEmptyCatch: true }],
     },
+  },
+  {
+    // Playwright fixtures that use no other fixture take `{}` (it reads the parameter's pattern).
+    files: ["test/browser/**/*.ts", "test/browser/support/*.ts"],
+    rules: { "no-empty-pattern": "off" },
   },
   {
     files: ["packages/*/src/**/*.ts"],

@@ -23,7 +23,7 @@ const LABELS = "[0,0,0,0,0,1,1,1,1,1]";
 
 export async function run(shared) {
   const { progress, tmp } = shared;
-  return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
+  return withContext(shared, async ({ cluster, context, cleanup }) => {
     const bundle = inlineBundle(
       join(TEST_FIXTURES, "legacy", "kmeans.legacy.js"),
       join(TEST_FIXTURES, "legacy", "kmeans.legacy.wasm"),

@@ -44,7 +44,7 @@ async function nativeBurst(exe, tasks, parallel) {
 
 export async function run(shared) {
   const { progress, tmp } = shared;
-  return withContext(shared, async ({ cluster, browser, context, cleanup }) => {
+  return withContext(shared, async ({ cluster, context, cleanup }) => {
     const client = await connectDriver(cluster.server.driverUri);
     cleanup.add("the driver", () => client.close());
     const kernel = {

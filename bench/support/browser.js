@@ -14,6 +14,7 @@ export async function launchChromium() {
   } catch (err) {
     throw new Error(
       `could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${err.message.split("\n")[0]}`,
+      { cause: err },
     );
   }
 }

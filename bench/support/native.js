@@ -28,6 +28,7 @@ export function nativeKernelPath(dir) {
   } catch (err) {
     throw new Error(
       `gcc could not build the native kernel (apt-get install gcc): ${err.stderr?.toString().trim() || err.message}`,
+      { cause: err },
     );
   }
   return exe;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { docsDriver } from "../support/docs.js";
 import { startCli } from "../support/cli.js";
 import { runPublishedDriver, runPythonDriver } from "../support/python.js";
-import { expect, fixtures, root, test } from "./support/cluster.js";
+import { expect, fixtures, test } from "./support/cluster.js";
 
 test("the docs' driver, verbatim, prints [0, 0, 0, 0, 0, 1, 1, 1, 1, 1] with the published client against --headless 1", async () => {
   test.setTimeout(120_000);

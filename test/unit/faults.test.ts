@@ -66,6 +66,7 @@ describe("the cluster closes", () => {
     await until(() => worker.inputs.length === 1);
     const gone = new WeakRef(closing);
     await closing.close();
+    // eslint-disable-next-line no-useless-assignment -- dropping the last reference is the point: the server must be collectable
     closing = null;
     worker.kill();
     s.close();

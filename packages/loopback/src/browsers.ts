@@ -41,6 +41,7 @@ export async function startHeadlessWorkers({ count, pageUrl, token, log }: Headl
   } catch (err) {
     throw new Error(
       `could not start Chromium at ${chromiumPath()} (install Debian's chromium or set CHROMIUM_PATH): ${(err as Error).message.split("\n")[0]}`,
+      { cause: err },
     );
   }
   const context = await browser.newContext();

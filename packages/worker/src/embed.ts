@@ -75,7 +75,7 @@ function settings(script: HTMLScriptElement | null, preset: Preset): Settings | 
   let cluster: string | undefined;
   if (clusterIn) {
     // A relative address is this site's own cluster: data-cluster="/" on a page served by it.
-    let url: URL | null = null;
+    let url: URL | null;
     try {
       url = typeof clusterIn.value === "string" && clusterIn.value ? new URL(clusterIn.value, document.baseURI) : null;
     } catch {

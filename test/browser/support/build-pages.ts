@@ -9,7 +9,7 @@ const pages = fileURLToPath(new URL("../pages/", import.meta.url));
 
 export default async function buildPages(): Promise<void> {
   await build({
-    entryPoints: [`${pages}runtime-harness.ts`],
+    entryPoints: [`${pages}runtime-harness.js`],
     outdir: `${pages}built`,
     bundle: true,
     format: "esm",

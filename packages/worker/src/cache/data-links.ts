@@ -105,7 +105,7 @@ async function fetchBytes(url: URL, maxBytes: number, kept?: Kept): Promise<Down
       headers,
     });
   } catch (err) {
-    throw new Error(`could not fetch data_link ${url.href}: ${(err as Error).message}`);
+    throw new Error(`could not fetch data_link ${url.href}: ${(err as Error).message}`, { cause: err });
   }
   if (kept && res.status === 304) return kept;
   if (!res.ok) throw new Error(`could not fetch data_link ${url.href}: it answered ${res.status}`);

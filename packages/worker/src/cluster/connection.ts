@@ -158,7 +158,7 @@ export class ClusterConnection {
     try {
       res = await fetch(url, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
     } catch (err) {
-      throw new Error(`could not reach the cluster at ${url}: ${(err as Error).message}`);
+      throw new Error(`could not reach the cluster at ${url}: ${(err as Error).message}`, { cause: err });
     }
     if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}${res.status === 401 ? ": the token was refused" : ""}`);
     return res;

@@ -199,6 +199,7 @@ class EmscriptenRun {
 
   private makeConfig(): ModuleConfig {
     const { task, transcript } = this;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below has the settings object as `this`
     const run = this;
     const config: ModuleConfig = {
       arguments: task.args,

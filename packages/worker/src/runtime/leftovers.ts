@@ -193,6 +193,7 @@ export class Leftovers {
     if (scope.MessagePort) {
       const { postMessage, close } = scope.MessagePort.prototype;
       closePort = (port) => apply(close, port, []);
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replacement below has the port as `this`
       const leftovers = this;
       install(scope.MessagePort.prototype, "postMessage", function (this: MessagePort, ...args: unknown[]) {
         if (this !== leftovers.own) ports.add(this);

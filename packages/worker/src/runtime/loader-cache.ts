@@ -18,6 +18,10 @@ export function perLoader<T>(loader: string, what: string, make: () => T): T {
 }
 
 /** `new Function(...params, loader + "\n" + epilogue)`, compiled once per loader source, epilogue and params. */
-export function compileLoader(loader: string, epilogue: string, ...params: string[]): Function {
-  return perLoader(loader, `function(${params.join(",")}) ${epilogue}`, () => new Function(...params, `${loader}\n${epilogue}`));
+export function compileLoader(loader: string, epilogue: string, ...params: string[]): (...args: unknown[]) => unknown {
+  return perLoader(
+    loader,
+    `function(${params.join(",")}) ${epilogue}`,
+    () => new Function(...params, `${loader}\n${epilogue}`) as (...args: unknown[]) => unknown,
+  );
 }

@@ -15,7 +15,6 @@ export interface Program {
 }
 
 type Instantiate = typeof WebAssembly.instantiate;
-type InstantiateStreaming = typeof WebAssembly.instantiateStreaming;
 
 /** Responses made here: `instantiateStreaming` of one of them instantiates the compiled module. */
 const served = new WeakSet<Response>();

@@ -1,4 +1,3 @@
-// @ts-nocheck: plain JavaScript of a test page, bundled as it is.
 // Test harness for the Web Worker runtime. A fixture spec becomes a cluster `input`, which the real
 // prepareTask turns into a RunnerTask; it runs in a worker of the real sandbox frame (the shipped
 // CSP) over Comlink, and the test gets the decoded outcome. Consecutive tasks share one worker, and
