@@ -13,11 +13,12 @@ export interface Cli {
   line(re: RegExp): Promise<RegExpMatchArray>;
 }
 
-export function startCli(args: string[]): Cli {
-  const child = spawn(process.execPath, [`${root}/packages/loopback/bin/motivus-loopback.js`, ...args], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** The repository's command by default; `npx motivus-loopback` in `cwd` for an installed package. */
+export function startCli(args: string[], { npxIn }: { npxIn?: string } = {}): Cli {
+  const [command, first, cwd] = npxIn
+    ? ["npx", ["--no-install", "motivus-loopback"], npxIn]
+    : [process.execPath, [`${root}/packages/loopback/bin/motivus-loopback.js`], root];
+  const child = spawn(command, [...first, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const waiters: (() => void)[] = [];
   const take = (chunk: Buffer) => {

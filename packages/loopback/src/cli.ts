@@ -1,7 +1,6 @@
 /** The `motivus-loopback` command: a local cluster, optionally with headless browser workers. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startHeadlessWorkers, type HeadlessWorkers } from "./browsers.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { startLoopback, type LoopbackServer } from "./server.js";
 
@@ -136,6 +135,9 @@ export async function start(argv: string[], print: (line: string) => void, log: 
     token,
     allowOrigins: values["allow-origin"] ?? [],
     algorithms: values.algorithms ? resolve(values.algorithms) : null,
+    headless,
+    threads,
+    deadlineMs: deadline * 1000,
     log: values.quiet ? () => {} : log,
   });
   const wsOrigin = server.origin.replace("127.0.0.1", "localhost").replace(/^http/, "ws");
@@ -143,28 +145,15 @@ export async function start(argv: string[], print: (line: string) => void, log: 
   print(`export WEBSOCKET_URI=${wsOrigin}/client_socket/websocket`);
   // The published client builds `http://${ALGORITHM_REPO_HOST}/api/...` itself: host and port only.
   if (values.algorithms) print(`export ALGORITHM_REPO_HOST=${new URL(server.origin).host.replace("127.0.0.1", "localhost")}`);
-
-  let browsers: HeadlessWorkers | null = null;
-  const stop = async () => {
-    await browsers?.close().catch(() => {});
-    await server.close();
-  };
-  if (headless > 0) {
-    // The token goes to the pages without their URL (browsers.ts): the URL is logged.
-    const pageUrl = `${server.origin}/worker.html?autostart=1&threads=${threads}&deadline=${deadline * 1000}`;
-    try {
-      browsers = await startHeadlessWorkers({ count: headless, pageUrl, token, log });
-    } catch (err) {
-      await server.close();
-      throw err;
-    }
-  }
-  return { server, stop };
+  return { server, stop: () => server.close() };
 }
 
+/** The command's output: start lines as they are, event lines stamped with the time. */
+const print = (line: string) => process.stdout.write(line.endsWith("\n") ? line : `${line}\n`);
+const stamped = (line: string) => print(`${new Date().toISOString().slice(11, 23)} ${line}`);
+
 export async function main(argv: string[]): Promise<void> {
-  const stamp = () => new Date().toISOString().slice(11, 23);
-  const log = (line: string) => console.log(`${stamp()} ${line}`);
+  const log = stamped;
   let running: Running | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -176,5 +165,5 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-  running = await start(argv, (line) => (line.endsWith("\n") ? process.stdout.write(line) : console.log(line)), log);
+  running = await start(argv, print, log);
 }

@@ -1,7 +1,8 @@
 /**
  * The loopback cluster's HTTP side: the small API a worker and a driver need
  * (guest token, user, algorithm registry, statistics) and the static files.
- * A page of a foreign origin gets no CORS headers, and a 403 from the API;
+ * A page of a foreign origin gets a 403 from the API, which it may read (so
+ * the page can say which `--allow-origin` would admit it) and nothing else;
  * an allowed page gets its own origin echoed, never `*` (origins.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -42,9 +43,10 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   const path = url.pathname;
   if (!context.origins.allows(origin) && API.some((p) => path.startsWith(p))) {
     context.log(context.origins.refusal(`${req.method} ${path}`, origin!));
-    return json(res, 403, {
-      error: "this page's origin may not use this cluster; start it with --allow-origin <origin> to let it",
-    });
+    // Readable by that page: the refusal is all it learns, and it tells the page's developer the flag.
+    if (req.method !== "OPTIONS") res.setHeader("access-control-allow-origin", origin!).setHeader("vary", "Origin");
+    const flag = `--allow-origin ${origin!.slice(0, 200)}`;
+    return json(res, 403, { error: `this page's origin may not use this cluster; start the cluster with ${flag} to let it in` });
   }
   if (req.method === "OPTIONS") {
     res.writeHead(origin !== undefined && context.origins.allows(origin) ? 204 : 403, {

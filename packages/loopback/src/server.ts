@@ -17,6 +17,7 @@ import { WebSocketServer } from "ws";
 import { SocketPath, type ClusterCounts, type TaskBody } from "motivus-protocol";
 import { vsnOf } from "motivus-protocol";
 import { Accounts } from "./accounts.js";
+import { startHeadlessWorkers, type HeadlessWorkers } from "./browsers.js";
 import { Connection, type Endpoint } from "./connection.js";
 import { StaticFiles } from "./files.js";
 import { resolveLimits, type Limits } from "./limits.js";
@@ -42,6 +43,12 @@ export interface LoopbackOptions extends Partial<Limits> {
   mounts?: Record<string, string>;
   /** Origins of pages that may use the cluster besides its own (origins.ts), e.g. `http://localhost:5173`. */
   allowOrigins?: readonly string[];
+  /** Headless Chromium pages working for the cluster, started with it and closed with it (`--headless`). Default 0. */
+  headless?: number;
+  /** Threads of each headless page (`--threads`). Default 1. */
+  threads?: number;
+  /** Per-task deadline of the headless pages (`--deadline`, in seconds there). Default 300 000. */
+  deadlineMs?: number;
   log?: (line: string) => void;
 }
 
@@ -68,6 +75,7 @@ export class LoopbackServer {
   /** Set once listening: the policy needs the port. */
   private origins!: OriginPolicy;
   private readonly log: (line: string) => void;
+  private browsers: HeadlessWorkers | null = null;
 
   constructor(private readonly options: LoopbackOptions = {}) {
     this.log = options.log ?? (() => {});
@@ -82,6 +90,7 @@ export class LoopbackServer {
       "/": `${packageRoot}/demo`,
     });
     OriginPolicy.check(options.allowOrigins ?? []); // a bad origin fails here, not at the first request
+    checkHeadless(options);
     this.scheduler.on("event", (event) => this.log(describe(event)));
     this.http = createServer((req, res) => {
       const context = {
@@ -113,6 +122,15 @@ export class LoopbackServer {
     return this.port;
   }
 
+  /** Opens the headless pages the options ask for; each works for this cluster until it closes. */
+  async startHeadless(): Promise<void> {
+    const { headless = 0, threads = 1, deadlineMs = 300_000 } = this.options;
+    if (headless === 0) return;
+    // The token goes to the pages without their URL (browsers.ts): the URL is logged.
+    const pageUrl = `${this.origin}/worker.html?autostart=1&threads=${threads}&deadline=${deadlineMs}`;
+    this.browsers = await startHeadlessWorkers({ count: headless, pageUrl, token: this.options.token ?? null, log: this.log });
+  }
+
   get port(): number {
     return (this.http.address() as AddressInfo).port;
   }
@@ -136,6 +154,7 @@ export class LoopbackServer {
   }
 
   async close(): Promise<void> {
+    await this.browsers?.close().catch(() => {});
     this.scheduler.stop();
     for (const connection of this.connections) connection.close();
     this.sockets.close();
@@ -191,8 +210,22 @@ export class LoopbackServer {
   }
 }
 
+function checkHeadless({ headless = 0, threads = 1, deadlineMs = 1 }: LoopbackOptions): void {
+  const whole = (n: number, min: number) => Number.isInteger(n) && n >= min;
+  if (!whole(headless, 0)) throw new RangeError(`headless takes a whole number of pages, not ${headless}`);
+  if (!whole(threads, 1)) throw new RangeError(`threads takes a whole number above 0, not ${threads}`);
+  if (!whole(deadlineMs, 1)) throw new RangeError(`deadlineMs takes a whole number above 0, not ${deadlineMs}`);
+}
+
+/** A listening cluster, with its headless pages opened (they offer their slots shortly after). */
 export async function startLoopback(options: LoopbackOptions = {}): Promise<LoopbackServer> {
   const server = new LoopbackServer(options);
   await server.listen();
+  try {
+    await server.startHeadless();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
   return server;
 }
