@@ -1,10 +1,10 @@
 /** The `motivus-loopback` command: a local cluster, optionally with headless browser workers. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { MiB } from "motivus-protocol";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { startLoopback, type LoopbackServer } from "./server.js";
 
-const MiB = 1024 * 1024;
 const d = DEFAULT_LIMITS;
 
 const HELP = `motivus-loopback: a local Motivus Waterbear cluster for developing algorithms and drivers

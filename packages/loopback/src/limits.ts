@@ -3,6 +3,7 @@
  * make it hold or do, with its default. Each is an option of `startLoopback`
  * and, where a person would set it, a flag of `motivus-loopback` (cli.ts).
  */
+import { MiB } from "motivus-protocol";
 
 export interface Limits {
   /** Largest frame a socket accepts; tasks carry wasm inline. Default 128 MiB. */
@@ -22,8 +23,6 @@ export interface Limits {
   /** Close a socket silent this long. Default 30 s, as production. */
   idleTimeoutMs: number;
 }
-
-const MiB = 1024 * 1024;
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFrameBytes: 128 * MiB,

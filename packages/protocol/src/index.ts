@@ -9,3 +9,4 @@ export * from "./body.js";
 export * from "./errors.js";
 export * from "./issues.js";
 export * from "./frame.js";
+export * from "./units.js";
