@@ -1,16 +1,17 @@
 // The script tag on a host page with a strict Content-Security-Policy (`default-src 'none'`, so no
 // style-src, img-src, frame-src or font-src allowance): with exactly the directives the README lists,
 // the widget and every loader shape work; without the sandbox bootstrap's hash, the widget says why it
-// cannot start, the browser's console names the hash to allow, and the page is unharmed.
+// cannot start, the browser's console names the hash to allow (the one the package ships in
+// dist/csp.json), and the page is unharmed.
 // The host pages are written at run time (their CSP carries the hash of this build) into a folder a
 // loopback cluster of this test serves; they are plain static files with a <meta> CSP.
 import type { Page } from "@playwright/test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "motivus-driver";
 import { startLoopback } from "motivus-loopback";
-import { expect, fixtures, test } from "./support/cluster.js";
+import { expect, fixtures, root, test } from "./support/cluster.js";
 
 const c = (kind: string, file: string) => `${fixtures}/c/build/${kind}/${file}`;
 const wb = `${fixtures}/wasm-bindgen`;
@@ -35,7 +36,7 @@ async function agree(page: Page): Promise<void> {
   await page.locator("motivus-widget").getByRole("button", { name: "Agree and start" }).click();
 }
 
-test("a host with a strict CSP: without the bootstrap's hash the widget says why and the console names the hash; with exactly the README's directives every loader shape runs", async ({
+test("a host with a strict CSP: without the bootstrap's hash the widget says why and the console names the hash the package ships (dist/csp.json); with exactly the documented directives every loader shape runs", async ({
   browser,
 }) => {
   test.setTimeout(120_000);
@@ -62,17 +63,18 @@ test("a host with a strict CSP: without the bootstrap's hash the widget says why
       /^Could not start: the sandbox frame did not start within 10 s: this page's Content-Security-Policy probably blocks inline scripts/,
       { timeout: 20_000 },
     );
-    const hash = console.map((line) => /a hash \('(sha256-[A-Za-z0-9+/=]+)'\)/.exec(line)?.[1]).find(Boolean);
-    expect(hash).toBeTruthy();
+    const shipped = JSON.parse(await readFile(`${root}/packages/worker/dist/csp.json`, "utf8"));
+    const named = console.map((line) => /a hash \('(sha256-[A-Za-z0-9+/=]+)'\)/.exec(line)?.[1]).find(Boolean);
+    expect(`'${named}'`).toBe(shipped.sandboxBootstrapHash); // what a site owner reads from the package
     expect(pageErrors).toEqual([]);
     await expect(page.locator("#content")).toBeVisible();
     expect(cluster.stats().workers).toBe(0);
     await page.close();
 
-    // The README's list: script-src <embed origin> 'sha256-…' 'unsafe-eval' blob:; connect-src <embed origin> <cluster>.
+    // The documented list, with the shipped hash: script-src <embed origin> 'sha256-…' 'unsafe-eval' blob:; connect-src <embed origin> <cluster>.
     await writeFile(
       join(dir, "strict.html"),
-      hostPage(`default-src 'none'; connect-src 'self'; script-src 'self' '${hash}' 'unsafe-eval' blob:`),
+      hostPage(`default-src 'none'; connect-src 'self'; script-src 'self' ${shipped.sandboxBootstrapHash} 'unsafe-eval' blob:`),
     );
     const strict = await context.newPage();
     const violations: string[] = [];
