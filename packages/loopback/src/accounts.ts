@@ -56,17 +56,17 @@ export class Accounts {
 
   /** What a token may do, or null when it is refused. */
   grantFor(token: string | null | undefined): Grant | null {
-    if (!token) return this.configured === null ? { user: describe("anonymous", false), drives: true, trusted: true } : null;
+    if (!token) return this.configured === null ? { user: userOf("anonymous", false), drives: true, trusted: true } : null;
     const guest = this.guests.verify(token);
-    if (this.configured === null) return { user: describe(token, guest), drives: true, trusted: true };
-    if (guest) return { user: describe(token, true), drives: false, trusted: false };
+    if (this.configured === null) return { user: userOf(token, guest), drives: true, trusted: true };
+    if (guest) return { user: userOf(token, true), drives: false, trusted: false };
     // Compared as digests: constant time, whatever the lengths.
     if (!timingSafeEqual(digest(token), this.configured)) return null;
-    return { user: describe(token, false), drives: true, trusted: true };
+    return { user: userOf(token, false), drives: true, trusted: true };
   }
 }
 
-function describe(token: string, guest: boolean): User {
+function userOf(token: string, guest: boolean): User {
   const uuid = uuidOf(token);
   return { uuid, is_guest: guest, name: guest ? `guest-${uuid.slice(0, 8)}` : "loopback" };
 }

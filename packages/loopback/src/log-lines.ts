@@ -4,7 +4,7 @@ import type { SchedulerEvent } from "./scheduler.js";
 const short = (topic: string) => topic.slice(-8);
 const oneLine = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text).replace(/\s*\n\s*/g, " / ");
 
-export function describe(event: SchedulerEvent): string {
+export function logLineOf(event: SchedulerEvent): string {
   switch (event.kind) {
     case "queued":
       return `task ${event.task.id} queued (${event.task.push.type}, driver ${short(event.task.driver.topic)})`;

@@ -22,7 +22,7 @@ import { Connection, type Endpoint } from "./connection.js";
 import { StaticFiles } from "./files.js";
 import { resolveLimits, type Limits } from "./limits.js";
 import { bodyFor, originOfHost } from "./links.js";
-import { describe } from "./log-lines.js";
+import { logLineOf } from "./log-lines.js";
 import { OriginPolicy } from "./origins.js";
 import { ALGORITHMS_PATH } from "./registry.js";
 import { json, requestUrl, route } from "./routes.js";
@@ -91,7 +91,7 @@ export class LoopbackServer {
     });
     OriginPolicy.check(options.allowOrigins ?? []); // a bad origin fails here, not at the first request
     checkHeadless(options);
-    this.scheduler.on("event", (event) => this.log(describe(event)));
+    this.scheduler.on("event", (event) => this.log(logLineOf(event)));
     this.http = createServer((req, res) => {
       const context = {
         accounts: this.accounts,
