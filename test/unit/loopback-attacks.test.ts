@@ -110,11 +110,12 @@ function get(
   url: string,
   headers: Record<string, string>,
   method = "GET",
-): Promise<{ status: number; headers: Record<string, unknown> }> {
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((ok, fail) => {
     const req = request(url, { method, headers }, (res) => {
-      res.resume();
-      res.on("end", () => ok({ status: res.statusCode ?? 0, headers: res.headers }));
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
     });
     req.on("error", fail);
     req.end();
@@ -360,11 +361,13 @@ describe("6. pages of other origins", () => {
       (await openWs(worker, origin)).close();
     }
 
-    // HTTP: the origin is echoed to allowed pages only, never `*`; a foreign page gets 403 from the API.
+    // HTTP: the origin is echoed to allowed pages only, never `*`; a foreign page gets 403 from the API,
+    // readable by it (only the refusal), naming the flag that would admit it.
     const stats = `${server.origin}/api/loopback/stats`;
     const foreign = await get(stats, { origin: "http://evil.localhost:8080" });
     expect(foreign.status).toBe(403);
-    expect(foreign.headers["access-control-allow-origin"]).toBeUndefined();
+    expect(foreign.headers["access-control-allow-origin"]).toBe("http://evil.localhost:8080");
+    expect(JSON.parse(foreign.body).error).toMatch(/start the cluster with --allow-origin http:\/\/evil.localhost:8080 /);
     expect((await get(`${server.origin}${HttpPath.guestToken}`, { origin: "http://evil.localhost:8080" }, "POST")).status).toBe(
       403,
     );
@@ -525,17 +528,56 @@ describe("9. a driver queuing without bound", () => {
   });
 
   it("the limits' defaults are what the docs say", async () => {
+    // The limits table of docs/loopback.md, `| flag | option | default | what it bounds |`, read as the
+    // options it names and the values it says: changing a default without the docs fails here.
+    const { readFile } = await import("node:fs/promises");
+    const docs = await readFile(new URL("../../docs/loopback.md", import.meta.url), "utf8");
+    const section = docs.split(/^## /m).find((s) => s.startsWith("Limits and their defaults"));
+    expect(section, 'docs/loopback.md has a section "Limits and their defaults"').toBeDefined();
+    const units: Record<string, number> = {
+      "": 1,
+      KiB: 1024,
+      MiB: 1024 ** 2,
+      GiB: 1024 ** 3,
+      ms: 1,
+      s: 1000,
+      min: 60_000,
+      h: 3_600_000,
+    };
+    const documented: Record<string, number> = {};
+    const flags: [flag: string, option: string, perUnit: number][] = [];
+    // The rows below the table's `|---|` rule.
+    const rows = section!
+      .split(/^\|(?:-+\|)+$/m)[1]!
+      .split("\n")
+      .filter((line) => line.startsWith("|"));
+    for (const row of rows) {
+      const cells = row
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/`/g, ""));
+      const [, option, value] = cells as [string, string, string];
+      const m = /^([\d,]+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value);
+      expect(m && m[2]! in units, `docs/loopback.md: the default of ${option}, "${value}", is a number and a unit`).toBe(true);
+      // A time or a size needs its unit; a count has none.
+      expect(m![2] === "", `docs/loopback.md: ${option} "${value}"`).toBe(!/(Ms|Bytes)$/.test(option));
+      documented[option] = Number(m![1]!.replace(/,/g, "")) * units[m![2]!]!;
+      // `--lease SECONDS`, `--max-frame-mib N`: the flag's own unit.
+      const [flag, arg] = cells[0]!.split(/\s+/);
+      if (flag!.startsWith("--")) flags.push([flag!, option, arg === "SECONDS" ? 1000 : flag!.endsWith("-mib") ? 1024 ** 2 : 1]);
+    }
     const server = await cluster();
-    expect(server.limits).toEqual({
-      maxFrameBytes: 128 * 1024 * 1024,
-      maxTaskDepth: 64,
-      maxSlotsPerWorker: 16,
-      leaseMs: 15 * 60_000,
-      maxAttempts: 3,
-      maxQueuedTasks: 10_000,
-      maxQueuedBytes: 512 * 1024 * 1024,
-      idleTimeoutMs: 30_000,
-    });
+    expect(documented).toEqual(server.limits);
+    // Each documented flag is the command's, and sets the option the table names.
+    for (const [flag, option, perUnit] of flags) {
+      const quiet = () => {};
+      const running = await startCli(["--port", "0", "--quiet", flag, "2"], quiet, quiet);
+      try {
+        expect(running!.server.limits[option as keyof typeof server.limits], flag).toBe(2 * perUnit);
+      } finally {
+        await running?.stop();
+      }
+    }
     await expect(startLoopback({ port: 0, maxAttempts: 0 })).rejects.toThrow(/maxAttempts takes a whole number above 0/);
   });
 });
