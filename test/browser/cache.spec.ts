@@ -1,4 +1,4 @@
-// The bundle cache end to end: the built library on a worker page (test/browser/pages/cache.html),
+// The data package store end to end: the built library on a worker page (test/browser/pages/cache.html),
 // a real loopback cluster serving generated data packages with sirv (ETag, Last-Modified), and the
 // TypeScript driver. A data package outlives the page in IndexedDB, revalidates with a 304, stays
 // under its cap, is re-fetched when damaged, and a page without IndexedDB still works.

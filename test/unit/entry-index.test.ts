@@ -1,4 +1,4 @@
-// The bundle cache's bookkeeping: which entries a size cap evicts, least recently used first, and
+// The data package store's bookkeeping: which entries a size cap evicts, least recently used first, and
 // which links go with them. Pure functions; the IndexedDB side is tested in test/browser/cache.spec.ts.
 import { describe, expect, it } from "vitest";
 import { admit, drop, emptyIndex, storedBytes, touch, type Index } from "../../packages/worker/src/cache/entry-index.js";

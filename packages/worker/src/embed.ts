@@ -15,6 +15,8 @@
  * is reported in the console by name and never breaks the host page.
  */
 import type { MotivusWorker, WorkerOptions } from "./index.js";
+import { consoleLogger } from "./events.js";
+import { isShare, MAX_THREADS, MIN_SHARE } from "./policy/rules.js";
 import { defineWidget, POSITIONS, WIDGET_TAG, type MotivusWidget, type Position, type WidgetEvents } from "./ui/widget.js";
 
 /** `window.Motivus` before the tag: settings (the original widget set `client_id`). */
@@ -47,7 +49,8 @@ declare global {
   }
 }
 
-const say = (message: string) => console.error(`motivus: ${message}`);
+// The script tag's messages are for the site owner, in the console (a data attribute cannot carry a logger).
+const say = (message: string) => consoleLogger.error(`motivus: ${message}`);
 
 interface Settings {
   /** Unset: createWorker's default, the production cluster. */
@@ -59,78 +62,87 @@ interface Settings {
   share: number | undefined;
 }
 
-/** Each setting from its data attribute, else from `window.Motivus`; a bad one is named in the console and left at its default. */
-function settings(script: HTMLScriptElement | null, preset: Preset): Settings | null {
+/** A setting as given, and where: `data-cpu-share` or `window.Motivus.cpuShare`. */
+interface Given {
+  value: unknown;
+  where: string;
+}
+
+/** Each setting from its data attribute, else from `window.Motivus`. */
+function reader(script: HTMLScriptElement | null, preset: Preset): (key: keyof Preset & string) => Given | null {
   const data = script?.dataset ?? {};
-  const raw = (key: keyof Preset & string): { value: unknown; where: string } | null => {
+  return (key) => {
     if (data[key] !== undefined)
       return { value: data[key], where: `data-${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     if (preset[key] !== undefined && preset[key] !== null) return { value: preset[key], where: `window.Motivus.${key}` };
     return null;
   };
-  const bad = (where: string, value: unknown, what: string, fallback: string) =>
-    void say(`${where}=${JSON.stringify(value)} is not ${what}; ${fallback}`);
+}
 
-  const clusterIn = raw("cluster");
-  let cluster: string | undefined;
-  if (clusterIn) {
-    // A relative address is this site's own cluster: data-cluster="/" on a page served by it.
-    let url: URL | null;
-    try {
-      url = typeof clusterIn.value === "string" && clusterIn.value ? new URL(clusterIn.value, document.baseURI) : null;
-    } catch {
-      url = null;
-    }
-    if (!url || !/^(wss?|https?):$/.test(url.protocol)) {
-      bad(
-        clusterIn.where,
-        clusterIn.value,
-        "a cluster address (wss://host/socket, or an http(s) address of a loopback cluster)",
-        "the widget is not shown",
-      );
-      return null;
-    }
-    cluster = url.href;
-  }
+/** Name a bad setting in the console; it is left at its default (undefined). */
+function refuse(given: Given, what: string, fallback: string): undefined {
+  say(`${given.where}=${JSON.stringify(given.value)} is not ${what}; ${fallback}`);
+  return undefined;
+}
 
-  const tokenIn = raw("token") ?? raw("client_id");
-  let token: string | undefined;
-  if (tokenIn) {
-    const value = typeof tokenIn.value === "number" ? String(tokenIn.value) : tokenIn.value;
-    if (typeof value === "string" && value.trim()) token = value.trim();
-    else bad(tokenIn.where, tokenIn.value, "a token", "a guest token is used");
+/** A cluster address, or null; a relative one is this site's own cluster (data-cluster="/" on a page served by it). */
+function clusterFrom({ value }: Given): string | null {
+  let url: URL | null;
+  try {
+    url = typeof value === "string" && value ? new URL(value, document.baseURI) : null;
+  } catch {
+    url = null;
   }
+  return url && /^(wss?|https?):$/.test(url.protocol) ? url.href : null;
+}
 
-  const threadsIn = raw("threads");
-  let threads: number | undefined;
-  if (threadsIn) {
-    const n = Number(threadsIn.value);
-    if (Number.isInteger(n) && n >= 1 && n <= 64 && threadsIn.value !== "") threads = n;
-    else bad(threadsIn.where, threadsIn.value, "a whole number from 1 to 64", "the default is used");
-  }
+function tokenFrom(given: Given): string | undefined {
+  const value = typeof given.value === "number" ? String(given.value) : given.value;
+  if (typeof value === "string" && value.trim()) return value.trim();
+  return refuse(given, "a token", "a guest token is used");
+}
 
-  const langIn = raw("lang");
-  let lang: string | undefined;
-  if (langIn) {
-    if (langIn.value === "en" || langIn.value === "es") lang = langIn.value;
-    else bad(langIn.where, langIn.value, `"en" or "es"`, "the page's language is used");
-  }
+function threadsFrom(given: Given): number | undefined {
+  const n = Number(given.value);
+  if (Number.isInteger(n) && n >= 1 && n <= MAX_THREADS && given.value !== "") return n;
+  return refuse(given, `a whole number from 1 to ${MAX_THREADS}`, "the default is used");
+}
 
-  const positionIn = raw("position");
-  let position: Position = "bottom-right";
-  if (positionIn) {
-    if ((POSITIONS as readonly unknown[]).includes(positionIn.value)) position = positionIn.value as Position;
-    else bad(positionIn.where, positionIn.value, `one of ${POSITIONS.join(", ")}`, "bottom-right is used");
-  }
+function langFrom(given: Given): string | undefined {
+  if (given.value === "en" || given.value === "es") return given.value;
+  return refuse(given, `"en" or "es"`, "the page's language is used");
+}
 
-  const shareIn = raw("cpuShare");
-  let share: number | undefined;
-  if (shareIn) {
-    const n = Number(shareIn.value);
-    if (n >= 0.1 && n <= 1) share = n;
-    else bad(shareIn.where, shareIn.value, "a share from 0.1 to 1", "the default is used");
+function positionFrom(given: Given): Position | undefined {
+  if ((POSITIONS as readonly unknown[]).includes(given.value)) return given.value as Position;
+  return refuse(given, `one of ${POSITIONS.join(", ")}`, "bottom-right is used");
+}
+
+function shareFrom(given: Given): number | undefined {
+  const n = Number(given.value);
+  if (isShare(n)) return n;
+  return refuse(given, `a share from ${MIN_SHARE} to 1`, "the default is used");
+}
+
+/** The settings; a bad one is named in the console and left at its default, a bad cluster hides the widget (null). */
+function settings(script: HTMLScriptElement | null, preset: Preset): Settings | null {
+  const read = reader(script, preset);
+  const parse = <T>(given: Given | null, from: (given: Given) => T) => (given ? from(given) : undefined);
+  const clusterIn = read("cluster");
+  const cluster = parse(clusterIn, clusterFrom);
+  if (cluster === null) {
+    const what = "a cluster address (wss://host/socket, or an http(s) address of a loopback cluster)";
+    refuse(clusterIn!, what, "the widget is not shown");
+    return null;
   }
-  return { cluster, token, threads, lang, position, share };
+  return {
+    cluster,
+    token: parse(read("token") ?? read("client_id"), tokenFrom),
+    threads: parse(read("threads"), threadsFrom),
+    lang: parse(read("lang"), langFrom),
+    position: parse(read("position"), positionFrom) ?? "bottom-right",
+    share: parse(read("cpuShare"), shareFrom),
+  };
 }
 
 function setUp(): void {

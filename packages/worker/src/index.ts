@@ -3,20 +3,20 @@
  * Waterbear cluster. `createWorker(options)` gives a controller; nothing
  * connects or computes until `start()` (call it once the visitor agreed).
  */
-import { BundleCache } from "./cache/bundle-cache.js";
+import { DataPackageStore } from "./cache/data-package-store.js";
 import { DataLinks, type CacheStats } from "./cache/data-links.js";
 import { ClusterConnection, reconnectAfterMs } from "./cluster/connection.js";
+import { Lifecycle, type WorkerState } from "./cluster/worker-state.js";
 import type { Stats } from "motivus-protocol";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
 import { Policy } from "./policy/policy.js";
-import { describeReason, type Budget } from "./policy/rules.js";
+import { describeReason, isShare, MIN_SHARE, type Budget } from "./policy/rules.js";
 import { contentKey } from "./pool/bundle-keys.js";
 import { TaskPool, type PoolEvents } from "./pool/task-pool.js";
 import { SandboxFrame } from "./sandbox/page/frame.js";
 
-/** `waiting`: started, but the policy holds the connection back (offline, or another tab of this site works). */
-export type WorkerState = "idle" | "connecting" | "running" | "waiting" | "reconnecting" | "stopped" | "error";
+export type { WorkerState } from "./cluster/worker-state.js";
 
 export interface WorkerEvents extends PoolEvents {
   state: { state: WorkerState; reason: string | null };
@@ -35,7 +35,7 @@ export interface MotivusWorker {
   setThreads(count: number): void;
   /** What the policy allows now: threads, pause (and why), CPU share, whether to connect. */
   readonly budget: Budget;
-  /** The busy fraction of each thread, 0 < share ≤ 1: a thread rests between tasks to keep to it. */
+  /** The busy fraction of each thread, from 0.05 to 1: a thread rests between tasks to keep to it. */
   setCpuShare(share: number): void;
   on<K extends keyof WorkerEvents>(event: K, listener: (value: WorkerEvents[K]) => void): () => void;
   /** Whether data packages are cached across page loads (else why not), hits, misses, bytes held. */
@@ -63,7 +63,7 @@ async function loadRuntime(config: ResolvedConfig): Promise<string> {
   // A server that answers unknown paths with its index page (most single-page-app hosts) answers 200.
   if (!isJavaScript(res.headers.get("content-type"), source)) {
     throw new Error(
-      `${url} is not the worker runtime (${res.headers.get("content-type") ?? "no content type"}, starting "${source.slice(0, 20)}"): ` +
+      `${url} is not the worker runtime (${res.headers.get("content-type") ?? "no content type"}, starting ${JSON.stringify(source.slice(0, 20))}): ` +
         "serve motivus-worker's runtime.js there, or point the runtimeUrl option at it",
     );
   }
@@ -75,175 +75,210 @@ function isJavaScript(contentType: string | null, source: string): boolean {
   return !/^\s*(text\/html|application\/xhtml)/i.test(contentType ?? "") && !source.trimStart().startsWith("<");
 }
 
-export function createWorker(options: WorkerOptions = {}): MotivusWorker {
-  const config = resolveConfig(options);
-  const events = new Emitter<WorkerEvents>();
-  let state: WorkerState = "idle";
-  let threads = config.threads;
-  let frame: SandboxFrame | null = null;
-  let pool: TaskPool | null = null;
-  let connection: ClusterConnection | null = null;
-  let stateReason: string | null = null;
-  let wanted = false; // start() was called and stop() was not
-  let linking: Promise<void> | null = null;
-  let retry: ReturnType<typeof setTimeout> | undefined;
-  let retries = 0;
-  const policy = new Policy(config.policy, { threads, share: config.cpuShare }, (budget) => obey(budget));
-  // Lives as long as the worker, across stop and start; IndexedDB is opened at the first data_link.
-  const dataLinks = new DataLinks({
-    clusterOrigin: config.httpOrigin,
-    pageOrigin: location.origin,
-    maxBytes: Math.min(config.maxDataLinkBytes, policy.budget.maxDataBytes ?? Infinity), // data saver
-    cache: new BundleCache({ maxBytes: config.cacheMaxBytes, hash: contentKey }),
-  });
+/**
+ * The worker behind `createWorker`: the sandbox frame, the pool and the connection, made the first
+ * time it connects and dropped by `stop()`, under the policy's budget. Its state moves only through
+ * the table of cluster/worker-state.ts; "started and not stopped" is that state, not a flag of its own.
+ */
+class WorkerController {
+  readonly events: Emitter<WorkerEvents>;
+  readonly lifecycle: Lifecycle;
+  readonly policy: Policy;
+  readonly dataLinks: DataLinks;
+  /** The visitor's choice (the budget may grant fewer). */
+  threads: number;
+  private frame: SandboxFrame | null = null;
+  private pool: TaskPool | null = null;
+  private connection: ClusterConnection | null = null;
+  private linking: Promise<void> | null = null;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private retries = 0;
 
-  const setState = (next: WorkerState, reason: string | null = null) => {
-    if (next === state && reason === stateReason) return;
-    state = next;
-    stateReason = reason;
-    events.emit("state", { state, reason });
-  };
+  constructor(private readonly config: ResolvedConfig) {
+    this.events = new Emitter<WorkerEvents>(config.logger);
+    this.lifecycle = new Lifecycle((change) => this.events.emit("state", change));
+    this.threads = config.threads;
+    this.policy = new Policy(config.policy, { threads: config.threads, share: config.cpuShare }, (budget) => this.obey(budget));
+    // Lives as long as the worker, across stop and start; IndexedDB is opened at the first data_link.
+    this.dataLinks = new DataLinks({
+      clusterOrigin: config.httpOrigin,
+      pageOrigin: location.origin,
+      maxBytes: Math.min(config.maxDataLinkBytes, this.policy.budget.maxDataBytes ?? Infinity), // data saver
+      cache: new DataPackageStore({ maxBytes: config.cacheMaxBytes, hash: contentKey, logger: config.logger }),
+    });
+  }
 
-  const obeyPool = (budget: Budget) => {
-    pool?.setPaused(budget.paused !== null); // first: a slot that setThreads adds must not be offered while paused
-    pool?.setShare(budget.share);
-    pool?.setThreads(budget.threads);
-  };
+  get running(): number {
+    return this.pool?.running ?? 0;
+  }
+
+  async start(): Promise<void> {
+    if (!this.lifecycle.move("start")) return;
+    try {
+      await this.policy.begin(); // the first readings: visibility, battery, network, the tab lock
+      if (!this.lifecycle.active) return;
+      if (this.policy.budget.connect) await this.link();
+      else this.lifecycle.move("hold", waitingFor(this.policy));
+    } catch (err) {
+      this.fail(err as Error);
+      throw err;
+    }
+  }
+
+  stop(): void {
+    // First: the budget that ending the policy reports must find the worker stopped, not bring the connection back.
+    this.lifecycle.move("stop");
+    this.policy.end(); // releases the tab lock: another tab of this site takes over
+    clearTimeout(this.retry);
+    this.pool?.stop();
+    this.connection?.disconnect();
+    this.frame?.destroy();
+    this.pool = null;
+    this.connection = null;
+    this.frame = null;
+  }
+
+  setThreads(count: number): void {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
+    this.threads = count;
+    this.policy.choose({ threads: count });
+  }
+
+  setCpuShare(share: number): void {
+    if (!isShare(share)) throw new RangeError(`the CPU share must be from ${MIN_SHARE} to 1, not ${share}`);
+    this.policy.choose({ share });
+  }
 
   /** A new budget: the pool follows it; offline or with another tab working, this one lets go of the cluster. */
-  const obey = (budget: Budget) => {
-    events.emit("budget", budget);
-    obeyPool(budget);
-    if (!wanted) return;
-    if (!budget.connect) {
-      clearTimeout(retry);
-      if (connection?.joined) pool?.lost(); // what ran or was offered is the cluster's again
-      connection?.disconnect();
-      setState("waiting", describeReason(budget.paused!, policy.rules));
-    } else if (state === "waiting") resume();
-  };
+  private obey(budget: Budget): void {
+    this.events.emit("budget", budget);
+    this.obeyPool(budget);
+    if (!budget.connect) this.hold();
+    else if (this.lifecycle.move("release")) this.resume();
+  }
+
+  private obeyPool(budget: Budget): void {
+    this.pool?.setPaused(budget.paused !== null); // first: a slot that setThreads adds must not be offered while paused
+    this.pool?.setShare(budget.share);
+    this.pool?.setThreads(budget.threads);
+  }
+
+  /** Let go of the cluster while the policy says so. */
+  private hold(): void {
+    if (!this.lifecycle.can("hold")) return;
+    clearTimeout(this.retry);
+    if (this.connection?.joined) this.pool?.lost(); // what ran or was offered is the cluster's again
+    this.connection?.disconnect();
+    this.lifecycle.move("hold", waitingFor(this.policy));
+  }
 
   /**
    * Back online, or this tab's turn: connect again, retrying with back-off until it works. (The
    * `online` event often comes before the network carries a request; only the first start gives up.)
    */
-  const resume = () => {
-    link().then(
-      () => (retries = 0),
+  private resume(): void {
+    this.link().then(
+      () => (this.retries = 0),
       (err: Error) => {
-        if (!wanted || !policy.budget.connect) return;
-        setState("reconnecting", err.message);
-        retry = setTimeout(resume, reconnectAfterMs(++retries));
+        if (!this.policy.budget.connect || !this.lifecycle.move("connectFailed", err.message)) return;
+        this.retry = setTimeout(() => this.resume(), reconnectAfterMs(++this.retries));
       },
     );
-  };
+  }
 
   /** Connect, making the sandbox frame and the pool the first time; returns early when the policy calls it off. */
-  const link = (): Promise<void> => {
-    setState("connecting");
-    return (linking ??= (async () => {
-      if (!frame) {
-        const created = await SandboxFrame.create(await loadRuntime(config), config.container ?? document.body);
-        if (!wanted) return created.destroy();
-        frame = created;
-      }
-      const sandbox = frame;
-      if (!connection) {
-        const conn: ClusterConnection = new ClusterConnection(config, {
-          joined: () => {
-            setState("running");
-            pool?.joined();
-          },
-          lost: (reason) => {
-            setState("reconnecting", reason);
-            pool?.lost();
-          },
-          input: (input) => pool?.input(input),
-          badInput: (tid, reason) => pool?.badInput(tid, reason),
-          abort: (tid) => pool?.abort(tid),
-          stats: (stats) => events.emit("stats", stats.body),
-        });
-        connection = conn;
-        pool = new TaskPool({
-          spawn: () => sandbox.spawn(),
-          outbox: conn,
-          events,
-          deadlineMs: config.deadlineMs,
-          startupMs: config.startupMs,
-          dataLinks,
-        });
-        obeyPool(policy.budget);
-      }
-      if (!wanted || !policy.budget.connect) return;
-      await connection.connect(); // returns early when disconnect() calls it off
-    })().finally(() => (linking = null)));
-  };
+  private link(): Promise<void> {
+    if (!this.lifecycle.move("connect")) return Promise.resolve();
+    return (this.linking ??= this.establish().finally(() => (this.linking = null)));
+  }
 
-  const fail = (err: Error) => {
-    stop();
-    setState("error", err.message);
-  };
+  private async establish(): Promise<void> {
+    const frame = await this.sandbox();
+    if (!frame) return;
+    const connection = this.connection ?? this.attach(frame);
+    if (!this.lifecycle.active || !this.policy.budget.connect) return;
+    await connection.connect(); // returns early when disconnect() calls it off
+  }
 
-  const stop = () => {
-    wanted = false;
-    policy.end(); // releases the tab lock: another tab of this site takes over
-    clearTimeout(retry);
-    pool?.stop();
-    connection?.disconnect();
-    frame?.destroy();
-    pool = null;
-    connection = null;
-    frame = null;
-    if (state !== "idle") setState("stopped");
-  };
+  /** The sandbox frame, made from the runtime the first time; null when the worker was stopped meanwhile. */
+  private async sandbox(): Promise<SandboxFrame | null> {
+    if (this.frame) return this.frame;
+    const created = await SandboxFrame.create(await loadRuntime(this.config), this.config.container ?? document.body);
+    if (!this.lifecycle.active) {
+      created.destroy();
+      return null;
+    }
+    return (this.frame = created);
+  }
 
+  /** A connection and the pool that serves it, for a worker that has neither (a first start, or after stop). */
+  private attach(frame: SandboxFrame): ClusterConnection {
+    const connection = new ClusterConnection(this.config, {
+      joined: () => {
+        this.lifecycle.move("joined");
+        this.pool?.joined();
+      },
+      lost: (reason) => {
+        this.lifecycle.move("lost", reason);
+        this.pool?.lost();
+      },
+      input: (input) => this.pool?.input(input),
+      badInput: (tid, reason) => this.pool?.badInput(tid, reason),
+      abort: (tid) => this.pool?.abort(tid),
+      stats: (stats) => this.events.emit("stats", stats.body),
+    });
+    this.connection = connection;
+    this.pool = new TaskPool({
+      spawn: () => frame.spawn(),
+      outbox: connection,
+      events: this.events,
+      deadlineMs: this.config.deadlineMs,
+      startupMs: this.config.startupMs,
+      dataLinks: this.dataLinks,
+      logger: this.config.logger,
+    });
+    this.obeyPool(this.policy.budget);
+    return connection;
+  }
+
+  private fail(err: Error): void {
+    this.stop();
+    this.lifecycle.move("fail", err.message);
+  }
+}
+
+/** Why the policy holds the connection back, in words (its `paused` is offline or other-tab then). */
+const waitingFor = (policy: Policy): string => describeReason(policy.budget.paused!, policy.rules);
+
+export function createWorker(options: WorkerOptions = {}): MotivusWorker {
+  const worker = new WorkerController(resolveConfig(options));
   return {
     get state() {
-      return state;
+      return worker.lifecycle.state;
     },
     get threads() {
-      return threads;
+      return worker.threads;
     },
     get running() {
-      return pool?.running ?? 0;
+      return worker.running;
     },
-    on: (event, listener) => events.on(event, listener),
+    on: (event, listener) => worker.events.on(event, listener),
     get budget() {
-      return policy.budget;
+      return worker.policy.budget;
     },
-    cacheStats: () => dataLinks.stats(),
+    cacheStats: () => worker.dataLinks.stats(),
     threadedPrograms: globalThis.crossOriginIsolated === true,
-    stop,
-    setThreads(count: number) {
-      if (!Number.isInteger(count) || count < 1)
-        throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
-      threads = count;
-      policy.choose({ threads: count });
-    },
-    setCpuShare(share: number) {
-      if (!(share > 0 && share <= 1)) throw new RangeError(`the CPU share must be above 0 and at most 1, not ${share}`);
-      policy.choose({ share });
-    },
+    stop: () => worker.stop(),
+    setThreads: (count: number) => worker.setThreads(count),
+    setCpuShare: (share: number) => worker.setCpuShare(share),
     /** Resolves once connected, or once waiting for its turn (state `waiting`, the reason says why). */
-    async start() {
-      if (wanted) return;
-      wanted = true;
-      try {
-        setState("connecting");
-        await policy.begin(); // the first readings: visibility, battery, network, the tab lock
-        if (!wanted) return;
-        if (policy.budget.connect) await link();
-        else setState("waiting", describeReason(policy.budget.paused!, policy.rules));
-      } catch (err) {
-        fail(err as Error);
-        throw err;
-      }
-    },
+    start: () => worker.start(),
   };
 }
 
 export { OptionsError, type WorkerOptions } from "./config.js";
 export { describeBudget, describeReason, type Budget, type Reason } from "./policy/rules.js";
 export type { CacheStats } from "./cache/data-links.js";
+export type { Logger } from "./events.js";
 export type { TaskEnded, TaskStarted } from "./pool/task-pool.js";
 export { LoaderShape } from "./messages/runner.js";

@@ -1,11 +1,11 @@
 /**
  * `data_link` fetched by the host (the sandbox has no network): each URL once per page while it
- * stays among the most recently used, and across page loads from the bundle cache (IndexedDB),
+ * stays among the most recently used, and across page loads from the data package store (IndexedDB),
  * revalidated then if its server gave an ETag or Last-Modified. Concurrent tasks asking for the
  * same link share one download. Every link passes the policy of link-policy.ts first, and every
  * download stops at `maxBytes`.
  */
-import type { BundleCache, Kept } from "./bundle-cache.js";
+import type { DataPackageStore, Kept } from "./data-package-store.js";
 import { checkLink, type LinkPolicy } from "./link-policy.js";
 import { LruMap } from "./lru.js";
 
@@ -15,7 +15,7 @@ export interface DataLinkOptions extends LinkPolicy {
   /** Downloads kept in memory. */
   capacity?: number;
   /** Where data packages outlive the page; without one they do not. */
-  cache?: BundleCache;
+  cache?: DataPackageStore;
 }
 
 /** `createWorker(…).cacheStats()`: whether data packages are kept across page loads (else why not), and how well it serves. */
@@ -95,7 +95,7 @@ async function fetchBytes(url: URL, maxBytes: number, kept?: Kept): Promise<Down
   let res: Response;
   try {
     // No cookies or credentials of the host site, no referrer, no redirect to somewhere the policy never saw.
-    // "no-store": the bundle cache is the cache, the HTTP cache need not hold a second copy.
+    // "no-store": the data package store is the cache, the HTTP cache need not hold a second copy.
     res = await fetch(url, {
       credentials: "omit",
       referrerPolicy: "no-referrer",

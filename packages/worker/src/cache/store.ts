@@ -8,8 +8,11 @@ import { emptyIndex, type Index } from "./entry-index.js";
 
 const INDEX = "index";
 
-/** The cache's store. Lazy, like every idb-keyval store: nothing is opened before the first read. */
-export const bundleStore = (): UseStore => createStore("motivus-worker-cache", "bundles");
+/**
+ * The data packages' database. Lazy, like every idb-keyval store: nothing is opened before the first
+ * read. Its object store is still named "bundles": renaming it would orphan what browsers already keep.
+ */
+export const dataPackageDb = (): UseStore => createStore("motivus-worker-cache", "bundles");
 
 /** A record this code did not write (another version's, or damaged) counts as none. */
 const valid = (index?: Index): Index | undefined => (index?.entries && index.links && index.clock >= 0 ? index : undefined);

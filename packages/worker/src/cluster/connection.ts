@@ -79,7 +79,7 @@ export class ClusterConnection {
     channel.on(WorkerEvent.abortTask, (payload: unknown) => {
       const parsed = AbortTask.safeParse(payload);
       if (parsed.success) this.on.abort(parsed.data.tid);
-      else console.warn(`motivus: ignored a malformed abort_task: ${describeIssues(parsed.error)}`);
+      else this.config.logger.warn(`motivus: ignored a malformed abort_task: ${describeIssues(parsed.error)}`);
     });
     channel.on(WorkerEvent.stats, (payload: unknown) => {
       const parsed = Stats.safeParse(payload);

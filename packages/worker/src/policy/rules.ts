@@ -131,7 +131,19 @@ export function sameBudget(a: Budget, b: Budget): boolean {
   );
 }
 
+/**
+ * The lowest CPU share, the one bound every choice of it is checked against (options, `setCpuShare`,
+ * the script tag, the widget): below it a slot would rest over 19 times as long as it works.
+ */
 export const MIN_SHARE = 0.05;
+
+/** Whether `share` is a CPU share a visitor or site may choose: from MIN_SHARE to 1. */
+export function isShare(share: number): boolean {
+  return share >= MIN_SHARE && share <= 1;
+}
+
+/** Threads a visitor or site may choose at most: one Web Worker each, and few devices have more cores. */
+export const MAX_THREADS = 64;
 
 export function clampShare(share: number): number {
   return Number.isFinite(share) ? Math.min(1, Math.max(MIN_SHARE, share)) : 1;

@@ -1,5 +1,5 @@
 /** What the widget says, in English and Spanish (`data-lang="en|es"`). */
-import type { Reason } from "../policy/rules.js";
+import { describeReason, Reason } from "../policy/rules.js";
 
 export type Lang = "en" | "es";
 
@@ -45,6 +45,18 @@ export interface Strings {
   reasons: Record<Reason, string>;
 }
 
+/**
+ * The English reasons are the library's own (policy/rules.ts `describeReason`, the rules at their
+ * defaults, which the script tag never changes), except three the panel says to a visitor in plainer
+ * words: those two wordings are each pinned by a test (widget.spec.ts and policy.spec.ts).
+ */
+const englishReasons = (): Record<Reason, string> => ({
+  ...(Object.fromEntries(Object.values(Reason).map((reason) => [reason, describeReason(reason)])) as Record<Reason, string>),
+  offline: "you are offline",
+  "other-tab": "working in another tab of this site",
+  "battery-low": "the battery is low",
+});
+
 const en: Strings = {
   brand: "Motivus",
   title: "Lend spare computing power",
@@ -88,16 +100,7 @@ const en: Strings = {
     error: "Could not start",
     loading: "Loading…",
   },
-  reasons: {
-    offline: "you are offline",
-    "other-tab": "working in another tab of this site",
-    hidden: "this page is hidden",
-    "battery-low": "the battery is low",
-    battery: "on battery: one thread",
-    "pressure-critical": "your computer is very busy",
-    "pressure-serious": "your computer is busy: one thread",
-    "save-data": "data saver: large downloads are refused",
-  },
+  reasons: englishReasons(),
 };
 
 const es: Strings = {

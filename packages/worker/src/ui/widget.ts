@@ -11,7 +11,7 @@
  */
 import { Emitter } from "../events.js";
 import type { MotivusWorker, WorkerEvents } from "../index.js";
-import { defaultThreads } from "../policy/rules.js";
+import { defaultThreads, MAX_THREADS, MIN_SHARE } from "../policy/rules.js";
 import { deviceMemory } from "../policy/signals.js";
 import { cpuChart } from "./chart.js";
 import { h, s } from "./dom.js";
@@ -33,7 +33,7 @@ export interface WidgetOptions {
   position?: Position;
   /** The site's default threads (the visitor's own choice wins). */
   threads?: number;
-  /** The default CPU share, 0.1–1 (the visitor's own choice wins). Default 0.5. */
+  /** The default CPU share, from MIN_SHARE (0.05) to 1 (the visitor's own choice wins). Default 0.5. */
   share?: number;
 }
 
@@ -62,6 +62,92 @@ function mark(): SVGSVGElement {
   );
 }
 
+const id = (name: string) => `motivus-${name}`;
+const dot = () => h("span", { class: "dot", "aria-hidden": "true" });
+
+/** The button the widget collapses to. */
+function pillParts(t: Strings) {
+  const pillDot = dot();
+  const pillLabel = h("span", {}, t.pill.ask);
+  const pill = h(
+    "button",
+    { type: "button", class: "pill", "aria-expanded": "false", "aria-controls": id("panel") },
+    mark(),
+    h("span", { class: "sr" }, `${t.brand}: `),
+    pillLabel,
+    pillDot,
+  );
+  return { pill, pillDot, pillLabel };
+}
+
+/** What a visitor who has not agreed sees. */
+function consentParts(t: Strings) {
+  const agree = h("button", { type: "button", class: "btn" }, t.agree);
+  const notNow = h("button", { type: "button", class: "btn secondary" }, t.notNow);
+  const consent = h(
+    "div",
+    {},
+    h("p", {}, t.intro),
+    h("p", { class: "muted" }, t.promise),
+    h("div", { class: "row" }, agree, notNow),
+  );
+  return { consent, agree, notNow };
+}
+
+/** The threads and CPU share sliders; their aria-valuetext says the value, so the visible copy is not read twice. */
+function sliderParts(maxThreads: number) {
+  const threadsOut = h("span", { class: "value", "aria-hidden": "true" });
+  const threads = h("input", { type: "range", id: id("threads"), min: 1, max: maxThreads, step: 1 });
+  const shareOut = h("span", { class: "value", "aria-hidden": "true" });
+  // In percent, by tenths: its lowest stop is the first tenth above MIN_SHARE.
+  const share = h("input", { type: "range", id: id("share"), min: 10, max: 100, step: 10, "aria-describedby": id("share-hint") });
+  return { threadsOut, threads, shareOut, share };
+}
+
+/** What a visitor who agreed sees: status, start/stop, sliders, tasks, contribution, cluster, withdraw. */
+function controlParts(t: Strings, maxThreads: number) {
+  const statusDot = dot();
+  const statusText = h("span", {});
+  const status = h("div", { class: "status", role: "status" }, statusDot, statusText);
+  const toggle = h("button", { type: "button", class: "btn" }, t.start);
+  const sliders = sliderParts(maxThreads);
+  const tasks = h("ul", { "aria-label": t.runningNow });
+  const total = h("p", { class: "total" });
+  const chart = h("div", {});
+  const cluster = h("p", { class: "muted" }, t.waitingForCluster);
+  const withdraw = h("button", { type: "button", class: "link", "aria-describedby": id("withdraw-hint") }, t.withdraw);
+  const controls = h(
+    "div",
+    {},
+    status,
+    h("div", { class: "row" }, toggle),
+    h("label", {}, t.threads, sliders.threadsOut, sliders.threads),
+    h("label", {}, t.cpuShare, sliders.shareOut, sliders.share),
+    h("p", { class: "muted", id: id("share-hint") }, t.cpuShareHint),
+    h("h3", {}, t.runningNow),
+    tasks,
+    h("h3", {}, t.contributed),
+    total,
+    chart,
+    h("h3", {}, t.cluster),
+    cluster,
+    h("p", { class: "muted" }, t.threadedPrograms(globalThis.crossOriginIsolated === true)),
+    withdraw,
+    h("p", { class: "muted", id: id("withdraw-hint") }, t.withdrawHint),
+  );
+  return { controls, status, statusDot, statusText, toggle, ...sliders, tasks, total, chart, cluster, withdraw };
+}
+
+/** The widget's elements that change or listen. */
+type WidgetDom = ReturnType<typeof pillParts> &
+  ReturnType<typeof consentParts> &
+  ReturnType<typeof controlParts> & {
+    title: HTMLHeadingElement;
+    closeButton: HTMLButtonElement;
+    panel: HTMLDivElement;
+    root: HTMLElement;
+  };
+
 export class MotivusWidget extends HTMLElement {
   private options: WidgetOptions | null = null;
   private t: Strings = STRINGS.en;
@@ -73,7 +159,7 @@ export class MotivusWidget extends HTMLElement {
   private readonly events = new Emitter<WidgetEvents>();
   private readonly running = new Map<string, number>();
   private tick: ReturnType<typeof setInterval> | null = null;
-  private ui: ReturnType<MotivusWidget["build"]> | null = null;
+  private ui: WidgetDom | null = null;
   private readonly onStorage = (event: StorageEvent) => {
     if (event.key === STORE_KEY || event.key === null) this.follow(load());
   };
@@ -223,8 +309,11 @@ export class MotivusWidget extends HTMLElement {
   }
 
   private get maxThreads(): number {
-    // The slider reaches the cores, or what the site or the visitor chose (data-threads allows 1–64).
-    return Math.min(64, Math.max(1, navigator.hardwareConcurrency || 4, this.saved.threads ?? 1, this.options?.threads ?? 1));
+    // The slider reaches the cores, or what the site or the visitor chose (up to MAX_THREADS).
+    return Math.min(
+      MAX_THREADS,
+      Math.max(1, navigator.hardwareConcurrency || 4, this.saved.threads ?? 1, this.options?.threads ?? 1),
+    );
   }
 
   private get threads(): number {
@@ -234,7 +323,7 @@ export class MotivusWidget extends HTMLElement {
 
   private get share(): number {
     const share = this.saved.share ?? this.options?.share ?? 0.5;
-    return Math.min(1, Math.max(0.1, share));
+    return Math.min(1, Math.max(MIN_SHARE, share));
   }
 
   private render(): void {
@@ -248,131 +337,54 @@ export class MotivusWidget extends HTMLElement {
     if (this.saved.consent && this.saved.running) void this.start();
   }
 
-  private build() {
+  private build(): WidgetDom {
     const t = this.t;
-    const id = (name: string) => `motivus-${name}`;
-    const dot = () => h("span", { class: "dot", "aria-hidden": "true" });
-    const pillDot = dot();
-    const pillLabel = h("span", {}, t.pill.ask);
-    const pill = h(
-      "button",
-      { type: "button", class: "pill", "aria-expanded": "false", "aria-controls": id("panel") },
-      mark(),
-      h("span", { class: "sr" }, `${t.brand}: `),
-      pillLabel,
-      pillDot,
-    );
+    const parts = { ...pillParts(t), ...consentParts(t), ...controlParts(t, this.maxThreads) };
     const title = h("h2", { id: id("title"), tabindex: -1 }, h("small", {}, t.brand), t.title);
     const closeButton = h("button", { type: "button", class: "icon", "aria-label": t.close, title: t.close }, "–");
-    const agree = h("button", { type: "button", class: "btn" }, t.agree);
-    const notNow = h("button", { type: "button", class: "btn secondary" }, t.notNow);
-    const consent = h(
-      "div",
-      {},
-      h("p", {}, t.intro),
-      h("p", { class: "muted" }, t.promise),
-      h("div", { class: "row" }, agree, notNow),
-    );
-
-    const statusDot = dot();
-    const statusText = h("span", {});
-    const status = h("div", { class: "status", role: "status" }, statusDot, statusText);
-    const toggle = h("button", { type: "button", class: "btn" }, t.start);
-    // The sliders' aria-valuetext says the value; the visible copy is not read twice.
-    const threadsOut = h("span", { class: "value", "aria-hidden": "true" });
-    const threads = h("input", { type: "range", id: id("threads"), min: 1, max: this.maxThreads, step: 1 });
-    const shareOut = h("span", { class: "value", "aria-hidden": "true" });
-    const share = h("input", {
-      type: "range",
-      id: id("share"),
-      min: 10,
-      max: 100,
-      step: 10,
-      "aria-describedby": id("share-hint"),
-    });
-    const tasks = h("ul", { "aria-label": t.runningNow });
-    const total = h("p", { class: "total" });
-    const chart = h("div", {});
-    const cluster = h("p", { class: "muted" }, t.waitingForCluster);
-    const withdraw = h("button", { type: "button", class: "link", "aria-describedby": id("withdraw-hint") }, t.withdraw);
-    const controls = h(
-      "div",
-      {},
-      status,
-      h("div", { class: "row" }, toggle),
-      h("label", {}, t.threads, threadsOut, threads),
-      h("label", {}, t.cpuShare, shareOut, share),
-      h("p", { class: "muted", id: id("share-hint") }, t.cpuShareHint),
-      h("h3", {}, t.runningNow),
-      tasks,
-      h("h3", {}, t.contributed),
-      total,
-      chart,
-      h("h3", {}, t.cluster),
-      cluster,
-      h("p", { class: "muted" }, t.threadedPrograms(globalThis.crossOriginIsolated === true)),
-      withdraw,
-      h("p", { class: "muted", id: id("withdraw-hint") }, t.withdrawHint),
-    );
     const panel = h(
       "div",
       { class: "panel", id: id("panel"), role: "group", "aria-labelledby": id("title"), hidden: true },
       h("header", {}, mark(), title, closeButton),
-      consent,
-      controls,
+      parts.consent,
+      parts.controls,
     );
-    const root = h("aside", { class: "root", "aria-label": t.brand, lang: this.t === STRINGS.es ? "es" : "en" }, pill, panel);
+    const root = h("aside", { class: "root", "aria-label": t.brand, lang: t === STRINGS.es ? "es" : "en" }, parts.pill, panel);
+    const ui = { ...parts, title, closeButton, panel, root };
+    this.wire(ui);
+    return ui;
+  }
 
-    pill.addEventListener("click", () => (this.expanded ? this.close() : this.open()));
-    closeButton.addEventListener("click", () => this.close());
-    panel.addEventListener("keydown", (e) => {
+  /** What each control does. */
+  private wire(ui: WidgetDom): void {
+    ui.pill.addEventListener("click", () => (this.expanded ? this.close() : this.open()));
+    ui.closeButton.addEventListener("click", () => this.close());
+    ui.panel.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
         e.stopPropagation();
         this.close();
       }
     });
-    agree.addEventListener("click", () => {
+    ui.agree.addEventListener("click", () => {
       void this.start();
-      toggle.focus();
+      ui.toggle.focus();
     });
-    notNow.addEventListener("click", () => this.close());
-    toggle.addEventListener("click", () => (this.saved.running ? this.stop() : void this.start()));
-    withdraw.addEventListener("click", () => {
+    ui.notNow.addEventListener("click", () => this.close());
+    ui.toggle.addEventListener("click", () => (this.saved.running ? this.stop() : void this.start()));
+    ui.withdraw.addEventListener("click", () => {
       this.withdraw();
-      agree.focus();
+      ui.agree.focus();
     });
-    threads.addEventListener("input", () => {
-      this.remember({ threads: Number(threads.value) });
+    ui.threads.addEventListener("input", () => {
+      this.remember({ threads: Number(ui.threads.value) });
       this.worker?.setThreads(this.threads);
       this.update();
     });
-    share.addEventListener("input", () => {
-      this.remember({ share: Number(share.value) / 100 });
+    ui.share.addEventListener("input", () => {
+      this.remember({ share: Number(ui.share.value) / 100 });
       this.worker?.setCpuShare(this.share);
       this.update();
     });
-    return {
-      root,
-      pill,
-      pillDot,
-      pillLabel,
-      panel,
-      title,
-      consent,
-      controls,
-      status,
-      statusDot,
-      statusText,
-      toggle,
-      threads,
-      threadsOut,
-      share,
-      shareOut,
-      tasks,
-      total,
-      chart,
-      cluster,
-    };
   }
 
   /** The status in words and a colour, for the panel and the button. */

@@ -1,19 +1,22 @@
 /**
  * Data packages kept across page loads, by the SHA-256 of their bytes, under a size cap with
  * least-recently-used eviction. Whatever IndexedDB does (missing in a private window, blocked,
- * throwing, full), the cache stops persisting, says why, and the worker goes on with what it keeps
+ * throwing, full), the store stops persisting, says why, and the worker goes on with what it keeps
  * in memory. Every read is checked against its key: damaged bytes are dropped, never run.
  */
 import type { UseStore } from "idb-keyval";
+import { consoleLogger, type Logger } from "../events.js";
 import { admit, drop, emptyIndex, storedBytes, touch, type Link } from "./entry-index.js";
-import { bundleStore, commit, readEntry, readIndex } from "./store.js";
+import { commit, dataPackageDb, readEntry, readIndex } from "./store.js";
 
-export interface BundleCacheOptions {
+export interface DataPackageStoreOptions {
   /** The store's cap; the least recently used entries go first. */
   maxBytes: number;
   /** SHA-256 of the bytes, as hex. */
   hash: (bytes: Uint8Array) => Promise<string>;
   store?: UseStore;
+  /** Told when a copy is damaged and when the store stops persisting; the console by default. */
+  logger?: Logger;
 }
 
 /** What the store keeps for a URL: its bytes, checked, and the validators to revalidate them with. */
@@ -21,13 +24,15 @@ export interface Kept extends Link {
   bytes: ArrayBuffer;
 }
 
-export class BundleCache {
-  /** Why the cache keeps nothing across page loads, once it does not. */
+export class DataPackageStore {
+  /** Why the store keeps nothing across page loads, once it does not. */
   private reason: string | null = null;
   private readonly store: UseStore;
+  private readonly logger: Logger;
 
-  constructor(private readonly options: BundleCacheOptions) {
-    this.store = options.store ?? bundleStore();
+  constructor(private readonly options: DataPackageStoreOptions) {
+    this.store = options.store ?? dataPackageDb();
+    this.logger = options.logger ?? consoleLogger;
   }
 
   /** The checked bytes stored for `url`, marked as used; undefined when there are none (or they were damaged). */
@@ -43,12 +48,12 @@ export class BundleCache {
         return { drop: [] };
       });
       if (intact) return { ...link, bytes };
-      console.warn(`motivus: the cached copy of ${url} is damaged or gone; fetching it again`);
+      this.logger.warn(`motivus: the cached copy of ${url} is damaged or gone; fetching it again`);
       return undefined;
     });
   }
 
-  /** Store `url`'s bytes (evicting what no longer fits); nothing happens to a failure but the cache going memory-only. */
+  /** Store `url`'s bytes (evicting what no longer fits); nothing happens to a failure but the store going memory-only. */
   async keep(url: string, bytes: ArrayBuffer, validators: Omit<Link, "key">): Promise<void> {
     await this.use(async (store) => {
       const key = await this.options.hash(new Uint8Array(bytes));
@@ -59,7 +64,7 @@ export class BundleCache {
     });
   }
 
-  /** Whether the cache persists (else why not), and the bytes and entries it holds. */
+  /** Whether the store persists (else why not), and the bytes and entries it holds. */
   async status(): Promise<{ persistent: boolean; reason: string | null; bytes: number; entries: number }> {
     const index = (await this.use(readIndex)) ?? emptyIndex();
     return {
@@ -76,7 +81,7 @@ export class BundleCache {
       return await work(this.store);
     } catch (err) {
       this.reason ??= whyNot(err);
-      console.warn(`motivus: ${this.reason}`);
+      this.logger.warn(`motivus: ${this.reason}`);
       return undefined;
     }
   }
