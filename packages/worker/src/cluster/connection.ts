@@ -160,7 +160,24 @@ export class ClusterConnection {
     } catch (err) {
       throw new Error(`could not reach the cluster at ${url}: ${(err as Error).message}`, { cause: err });
     }
-    if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}${res.status === 401 ? ": the token was refused" : ""}`);
+    if (!res.ok) {
+      const why = res.status === 401 ? "the token was refused" : await refusalOf(res);
+      throw new Error(`${method} ${url} answered ${res.status}${why ? `: ${why}` : ""}`);
+    }
     return res;
+  }
+}
+
+/** The `error` text of a refusal's JSON body, shortened (the loopback names the `--allow-origin` a page needs); "" otherwise. */
+async function refusalOf(res: Response): Promise<string> {
+  // Its first chunk only: a refusal is short, and nothing a cluster sends is read unbounded.
+  const reader = res.body?.getReader();
+  const first = await reader?.read().catch(() => undefined);
+  void reader?.cancel().catch(() => {});
+  try {
+    const { error } = JSON.parse(new TextDecoder().decode(first?.value?.subarray(0, 4096))) as { error?: unknown };
+    return typeof error === "string" ? error.slice(0, 300) : "";
+  } catch {
+    return "";
   }
 }
