@@ -1,5 +1,6 @@
-// Builds the scripts the library writes inline (the sandbox frame's bootstrap) from their typed
-// sources into src/generated/inline-scripts.ts, and ships the bootstrap's CSP hash in dist/csp.json:
+// Builds the scripts the library writes inline (the sandbox frame's bootstrap, the legacy adapters'
+// prelude) from their typed sources into src/generated/inline-scripts.ts, and ships the bootstrap's
+// CSP hash in dist/csp.json:
 // a host page with a strict Content-Security-Policy allows exactly that hash (docs/embedding.md).
 // Built apart from the library so the text, and so its hash, is known before the library is.
 import { createHash } from "node:crypto";
@@ -9,8 +10,8 @@ import { build } from "esbuild";
 const here = new URL("..", import.meta.url);
 const { version } = JSON.parse(await readFile(new URL("package.json", here), "utf8"));
 
-/** One self-contained classic script: `entry`'s `run` export, called once. */
-async function scriptOf(entry, run) {
+/** `entry`'s `run` export, called once, bundled with what it imports; `options` go to esbuild. */
+async function bundled(entry, run, options) {
   const result = await build({
     stdin: {
       contents: `import { ${run} } from "./${entry}"; ${run}();`,
@@ -19,18 +20,33 @@ async function scriptOf(entry, run) {
     },
     bundle: true,
     minify: true,
-    format: "iife",
     target: "es2022",
     write: false,
     logLevel: "silent",
+    ...options,
   });
   return result.outputFiles[0].text.trim();
+}
+
+/** One self-contained classic script. */
+const scriptOf = (entry, run) => bundled(entry, run, { format: "iife" });
+
+/**
+ * A script that is joined to another one in a single file: strict mode and every name stay inside its
+ * own function (esbuild would put "use strict" at the top of the file, where it binds the other script
+ * too). Names are kept as written: they show in what the other script sees (a class's name, an engine's
+ * "handlers[i].call is not a function").
+ */
+async function preludeOf(entry, run) {
+  const body = await bundled(entry, run, { format: "esm", minify: false, minifyWhitespace: true, minifySyntax: true });
+  return `(function () {\n"use strict";\n${body}\n})();`;
 }
 
 const sha256 = (text) => `sha256-${createHash("sha256").update(text, "utf8").digest("base64")}`;
 
 const bootstrap = await scriptOf("sandbox/frame/main.ts", "frameMain");
 const bootstrapHash = sha256(bootstrap);
+const prelude = await preludeOf("runtime/legacy-prelude/main.ts", "legacyPrelude");
 
 await mkdir(new URL("src/generated/", here), { recursive: true });
 await writeFile(
@@ -39,7 +55,9 @@ await writeFile(
     `/** The sandbox frame's one inline script: src/sandbox/frame/main.ts, built. */\n` +
     `export const FRAME_BOOTSTRAP = ${JSON.stringify(bootstrap)};\n` +
     `/** Its CSP hash, as a strict host policy's script-src names it. */\n` +
-    `export const FRAME_BOOTSTRAP_HASH = ${JSON.stringify(`'${bootstrapHash}'`)};\n`,
+    `export const FRAME_BOOTSTRAP_HASH = ${JSON.stringify(`'${bootstrapHash}'`)};\n` +
+    `/** What runs before a legacy adapter, in the same script: src/runtime/legacy-prelude/main.ts, built. */\n` +
+    `export const LEGACY_PRELUDE = ${JSON.stringify(prelude)};\n`,
 );
 
 await mkdir(new URL("dist/", here), { recursive: true });
@@ -60,3 +78,4 @@ const csp = {
 };
 await writeFile(new URL("dist/csp.json", here), `${JSON.stringify(csp, null, 2)}\n`);
 console.log(`sandbox bootstrap: ${bootstrap.length} characters, ${csp.sandboxBootstrapHash}`);
+console.log(`legacy prelude: ${prelude.length} characters`);

@@ -11,7 +11,7 @@
  * `Module` by default): a classic build under a custom name reads our settings, and nothing lands on
  * the worker's global scope.
  */
-import { compileLoader, perLoader } from "./loader-cache.js";
+import type { LoaderCache } from "./loader-cache.js";
 import type { ModuleImports } from "./loader-source.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "../messages/runner.js";
@@ -24,8 +24,8 @@ export type Presented =
   | { kind: "started"; module: unknown; scopeFS: unknown };
 
 /** How the loader names its settings object (the classic prologue, or a MODULARIZE factory's binding). */
-export function settingsNameOf(source: string): string {
-  return perLoader(source, "settingsName", () => {
+export function settingsNameOf(source: string, cache: LoaderCache): string {
+  return cache.once(source, "settingsName", () => {
     const name = /[A-Za-z_$][\w$]*/.source;
     const classic = new RegExp(
       `\\bvar\\s+(${name})\\s*=\\s*typeof\\s+\\1\\s*!==?\\s*["']undefined["']\\s*\\?\\s*\\1\\s*:\\s*\\{\\s*\\}`,
@@ -52,19 +52,19 @@ export async function evaluateModuleLoader(source: string, settings: object, imp
  * A script loader, synchronously: a classic one starts its runtime while evaluated, and its
  * script-level `FS` must be known before the runtime's first callback, which may come in a microtask.
  */
-export function evaluateScriptLoader(source: string, settings: object): Presented {
+export function evaluateScriptLoader(source: string, settings: object, cache: LoaderCache): Presented {
   try {
-    return evaluateScript(source, settings);
+    return evaluateScript(source, settings, cache);
   } catch (error) {
     throw loaderFailure(error);
   }
 }
 
-function evaluateScript(source: string, settings: object): Presented {
-  const name = settingsNameOf(source);
+function evaluateScript(source: string, settings: object, cache: LoaderCache): Presented {
+  const name = settingsNameOf(source, cache);
   const { commonJs, firstFunction } = capturingExports();
   const epilogue = `;\nreturn [typeof ${name} !== "undefined" ? ${name} : undefined, typeof FS !== "undefined" ? FS : undefined];`;
-  const [binding, scopeFS] = compileLoader(source, epilogue, name, "module", "exports")(settings, commonJs, commonJs.exports) as [
+  const [binding, scopeFS] = cache.compile(source, epilogue, name, "module", "exports")(settings, commonJs, commonJs.exports) as [
     unknown,
     unknown,
   ];

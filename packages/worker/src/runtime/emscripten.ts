@@ -16,7 +16,7 @@ import { programFiles, type ProgramFiles } from "./memfs.js";
 import { LoaderShape, RuntimeErrorCode } from "../messages/runner.js";
 import type { ShapeResult } from "./shape-result.js";
 import type { WorkerTask } from "./task.js";
-import { isModuleSource, type ModuleImports } from "./loader-source.js";
+import { isModuleSource, type Loaders } from "./loader-source.js";
 import type { Transcript } from "./transcript.js";
 import { PROGRAM_WASM_URL, handOverWasm, learnWasm, type Program } from "./wasm-handover.js";
 import { importsSharedMemory } from "./wasm-imports.js";
@@ -42,10 +42,9 @@ interface ModuleConfig {
   onAbort(what: unknown): void;
 }
 
-export interface EmscriptenOptions {
+export interface EmscriptenOptions extends Loaders {
   /** A program that has not reached main by then fails, saying what it was waiting for. */
   startupMs: number;
-  imports: ModuleImports;
   /** Told what a loader with its wasm inside compiled (SINGLE_FILE), so the next task reuses it. */
   learn: (program: Program) => void;
 }
@@ -54,7 +53,7 @@ type EmscriptenShape =
   typeof LoaderShape.emscriptenClassic | typeof LoaderShape.emscriptenModularize | typeof LoaderShape.emscriptenModule;
 
 // The names main has among a module's exports, in every release (fastcomp's `_main` included).
-const MAIN_EXPORTS = new Set(["main", "_main", "__main_argc_argv", "__main_void"]);
+const MAIN_EXPORTS: ReadonlySet<string> = new Set(["main", "_main", "__main_argc_argv", "__main_void"]);
 
 /** `program` is null for a loader that carries its wasm inside and has not been run by this worker yet. */
 export async function runEmscripten(
@@ -174,7 +173,7 @@ class EmscriptenRun {
 
   private async evaluate(): Promise<Presented> {
     const { loader } = this.task;
-    const module = isModuleSource(loader);
+    const module = isModuleSource(loader, this.options.loaderCache);
     if (module) this.shape = LoaderShape.emscriptenModule;
     const presented = module
       ? await evaluateModuleLoader(loader, this.config, this.options.imports)
@@ -192,7 +191,7 @@ class EmscriptenRun {
 
   /** Synchronously: a classic runtime may call preRun in a microtask, and it needs the script-level FS. */
   private evaluateScript(loader: string): Presented {
-    const presented = evaluateScriptLoader(loader, this.config);
+    const presented = evaluateScriptLoader(loader, this.config, this.options.loaderCache);
     this.scopeFS = presented.scopeFS;
     return presented;
   }

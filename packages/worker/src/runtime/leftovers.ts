@@ -133,18 +133,34 @@ export class Leftovers {
   workersStarted: ((count: number) => void) | null = null;
 
   constructor(scope: Scope) {
+    this.Worker = scope.Worker;
+    // In this order, each kind's trackers replace the scope's own before any algorithm code runs.
+    this.end = {
+      worker: this.trackWorkers(scope),
+      timer: this.trackTimers(scope),
+      frame: this.trackFrames(scope),
+      port: this.trackPorts(scope),
+      broadcast: this.trackBroadcasts(scope),
+    };
+    this.guardScheduler(scope);
+  }
+
+  /** Nested workers, each counted against the running task's threads as it starts; returns how one is ended. */
+  private trackWorkers(scope: Scope): (worker: Worker) => void {
     const original = scope.Worker;
-    this.Worker = original;
     const terminate = original.prototype.terminate;
-    const { workers, timers, frames, ports, broadcasts } = this;
+    const { workers } = this;
     trackConstructor(scope, "Worker", original, (worker) => {
       workers.add(worker);
       this.workersStarted?.(workers.size);
     });
+    return (worker) => apply(terminate, worker, []);
+  }
 
+  /** Timeouts (forgotten once they ran) and intervals; returns how one is ended. */
+  private trackTimers(scope: Scope): (id: Timer) => void {
+    const { timers } = this;
     const { setTimeout: later, setInterval: every, clearTimeout: cancel, clearInterval: cancelEvery } = scope;
-    const frame = scope.requestAnimationFrame;
-    const cancelFrame = scope.cancelAnimationFrame;
     install(scope, "setTimeout", (handler: TimerHandler, ms?: number, ...rest: unknown[]) => {
       const run =
         typeof handler === "function"
@@ -170,6 +186,17 @@ export class Leftovers {
       if (id !== undefined) timers.delete(id);
       apply(cancelEvery, scope, [id]);
     });
+    return (id) => {
+      apply(cancel, scope, [id]);
+      apply(cancelEvery, scope, [id]);
+    };
+  }
+
+  /** Animation frames, where the worker has them; returns how one is cancelled. */
+  private trackFrames(scope: Scope): (id: number) => void {
+    const { frames } = this;
+    const frame = scope.requestAnimationFrame;
+    const cancelFrame = scope.cancelAnimationFrame;
     if (frame && cancelFrame) {
       install(scope, "requestAnimationFrame", (callback: FrameRequestCallback) => {
         const id: number = apply(frame, scope, [
@@ -186,17 +213,23 @@ export class Leftovers {
         apply(cancelFrame, scope, [id]);
       });
     }
+    return (id) => cancelFrame && apply(cancelFrame, scope, [id]);
+  }
 
-    // Ports: those of a channel made here, and any port a message is posted on (also one that arrived
-    // from a nested worker, or was moved to a new object by structuredClone), save the runtime's own.
+  /**
+   * Ports: those of a channel made here, and any port a message is posted on (also one that arrived
+   * from a nested worker, or was moved to a new object by structuredClone), save the runtime's own.
+   * Returns how one is closed.
+   */
+  private trackPorts(scope: Scope): (port: MessagePort) => void {
+    const { ports } = this;
     let closePort: (port: MessagePort) => void = () => {};
     if (scope.MessagePort) {
       const { postMessage, close } = scope.MessagePort.prototype;
       closePort = (port) => apply(close, port, []);
-      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the replacement below has the port as `this`
-      const leftovers = this;
+      const isOwn = (port: MessagePort) => port === this.own;
       install(scope.MessagePort.prototype, "postMessage", function (this: MessagePort, ...args: unknown[]) {
-        if (this !== leftovers.own) ports.add(this);
+        if (!isOwn(this)) ports.add(this);
         return apply(postMessage, this, args);
       });
     }
@@ -206,47 +239,41 @@ export class Leftovers {
         ports.add(channel.port2);
       });
     }
-    let closeBroadcast: (channel: BroadcastChannel) => void = () => {};
-    if (scope.BroadcastChannel) {
-      const { close } = scope.BroadcastChannel.prototype;
-      closeBroadcast = (channel) => apply(close, channel, []);
-      trackConstructor(scope, "BroadcastChannel", scope.BroadcastChannel, (channel) => broadcasts.add(channel));
-    }
+    return closePort;
+  }
 
-    // Scheduled tasks: a callback (or a `yield` continuation) of a task that has ended never runs.
+  /** Broadcast channels; returns how one is closed. */
+  private trackBroadcasts(scope: Scope): (channel: BroadcastChannel) => void {
+    if (!scope.BroadcastChannel) return () => {};
+    const { broadcasts } = this;
+    const { close } = scope.BroadcastChannel.prototype;
+    trackConstructor(scope, "BroadcastChannel", scope.BroadcastChannel, (channel) => broadcasts.add(channel));
+    return (channel) => apply(close, channel, []);
+  }
+
+  /** Scheduled tasks: a callback (or a `yield` continuation) of a task that has ended never runs. */
+  private guardScheduler(scope: Scope): void {
     const scheduler = scope.scheduler;
-    if (scheduler && typeof scheduler.postTask === "function") {
-      const postTask = scheduler.postTask;
-      const current = () => this.epoch;
-      install(scheduler, "postTask", function (this: Scheduler, callback: unknown, ...rest: unknown[]) {
+    if (!scheduler || typeof scheduler.postTask !== "function") return;
+    const postTask = scheduler.postTask;
+    const current = () => this.epoch;
+    install(scheduler, "postTask", function (this: Scheduler, callback: unknown, ...rest: unknown[]) {
+      const epoch = current();
+      const guarded =
+        typeof callback === "function"
+          ? function (this: unknown, ...args: unknown[]) {
+              return epoch === current() ? apply(callback, this, args) : never();
+            }
+          : callback;
+      return apply(postTask, this, [guarded, ...rest]);
+    });
+    const yielding = scheduler.yield;
+    if (typeof yielding === "function") {
+      install(scheduler, "yield", function (this: Scheduler) {
         const epoch = current();
-        const guarded =
-          typeof callback === "function"
-            ? function (this: unknown, ...args: unknown[]) {
-                return epoch === current() ? apply(callback, this, args) : never();
-              }
-            : callback;
-        return apply(postTask, this, [guarded, ...rest]);
+        return apply(promiseThen, apply(yielding, this, []), [(value: unknown) => (epoch === current() ? value : never())]);
       });
-      const yielding = scheduler.yield;
-      if (typeof yielding === "function") {
-        install(scheduler, "yield", function (this: Scheduler) {
-          const epoch = current();
-          return apply(promiseThen, apply(yielding, this, []), [(value: unknown) => (epoch === current() ? value : never())]);
-        });
-      }
     }
-
-    this.end = {
-      worker: (worker) => apply(terminate, worker, []),
-      timer: (id) => {
-        apply(cancel, scope, [id]);
-        apply(cancelEvery, scope, [id]);
-      },
-      frame: (id) => cancelFrame && apply(cancelFrame, scope, [id]),
-      port: closePort,
-      broadcast: closeBroadcast,
-    };
   }
 
   /** The runtime's own port to the host, which a sweep leaves open. */

@@ -19,7 +19,8 @@
 import { strFromU8, strToU8 } from "fflate";
 import { fromBase64, toBase64 } from "motivus-protocol";
 import { describe, RunnerError } from "./errors.js";
-import { LEGACY_NOTE, legacyPrelude } from "./legacy-prelude.js";
+import { LEGACY_PRELUDE } from "../generated/inline-scripts.js";
+import { LEGACY_NOTE, type LegacyPackage } from "./legacy-prelude/notes.js";
 import { RuntimeErrorCode } from "../messages/runner.js";
 import type { ShapeResult } from "./shape-result.js";
 import type { WorkerTask } from "./task.js";
@@ -54,7 +55,7 @@ class Adapter {
     readonly loader: string,
     NestedWorker: typeof Worker,
   ) {
-    this.url = URL.createObjectURL(new Blob([legacyPrelude, "\n", loader], { type: "text/javascript" }));
+    this.url = URL.createObjectURL(new Blob([LEGACY_PRELUDE, "\n", loader], { type: "text/javascript" }));
     this.worker = new NestedWorker(this.url);
     const hear = (event: AdapterEvent) => (this.listener ? this.listener(event) : this.early.push(event));
     this.worker.onmessage = (event) => hear({ kind: "message", event });
@@ -80,68 +81,97 @@ class Adapter {
   }
 }
 
-/** The adapter started for this runtime worker's next legacy task (a worker runs one algorithm). */
-let spare: Adapter | null = null;
+/**
+ * The adapters of one runtime worker, which the runner owns: a fresh one per task, as the original
+ * widget had, and the next one started as soon as a task ends (a worker runs one algorithm).
+ * `NestedWorker`: the runtime's own Worker constructor (not the one algorithms see, whose workers end
+ * with their task).
+ */
+export class LegacyAdapters {
+  /** The adapter started for this worker's next legacy task. */
+  private spare: Adapter | null = null;
 
-function adapterFor(loader: string, NestedWorker: typeof Worker): Adapter {
-  const ready = spare;
-  spare = null;
-  if (ready?.loader === loader) return ready;
-  ready?.end();
-  return new Adapter(loader, NestedWorker);
+  constructor(private readonly NestedWorker: typeof Worker) {}
+
+  /** An adapter of `loader`: the one started ahead when it is that loader's, else a new one. */
+  take(loader: string): Adapter {
+    const ready = this.spare;
+    this.spare = null;
+    if (ready?.loader === loader) return ready;
+    ready?.end();
+    return new Adapter(loader, this.NestedWorker);
+  }
+
+  /** Ends a task's adapter; the next one of its loader starts now. */
+  renew(done: Adapter): void {
+    done.end();
+    this.spare = new Adapter(done.loader, this.NestedWorker);
+  }
 }
 
 /**
- * `NestedWorker`: the runtime's own Worker constructor (not the one algorithms see, whose workers end
- * with their task). `module`: the runner's compiled module of this wasm, which the adapter gets instead
- * of compiling the same bytes again; null when the runner could not compile it (the adapter then
- * fails its own way).
+ * `module`: the runner's compiled module of this wasm, which the adapter gets instead of compiling
+ * the same bytes again; null when the runner could not compile it (the adapter then fails its own way).
  */
 export async function runLegacy(
   task: WorkerTask,
   transcript: Transcript,
-  NestedWorker: typeof Worker,
+  adapters: LegacyAdapters,
   module: WebAssembly.Module | null,
 ): Promise<ShapeResult> {
-  const adapter = adapterFor(task.loader, NestedWorker);
+  const adapter = adapters.take(task.loader);
   let reply: LegacyReply;
   try {
-    reply = await new Promise<LegacyReply>((resolve, reject) => {
-      const failed = (reason: string) =>
-        reject(new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter failed: ${reason}`));
-      adapter.listen((heard) => {
-        // Only what the prelude cannot see arrives as an error: the script failing to load or parse.
-        if (heard.kind === "error") return failed(heard.event.message || "uncaught error");
-        if (heard.kind === "messageerror")
-          return reject(new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received"));
-        const note = noteOf(heard.event.data);
-        if (note) {
-          if (note.kind === "console") {
-            if (note.stream === "err") transcript.appendErr(note.text);
-            else transcript.appendOut(note.text);
-          } else if (note.kind === "failed") {
-            failed(note.reason);
-          }
-          return;
-        }
-        const parsed = parseReply(heard.event.data);
-        if (parsed) resolve(parsed);
-        else
-          reject(
-            new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}"),
-          );
-      });
-      const dataZip = task.dataZip;
-      adapter.post({ dataLink: task.dataLink, dataZip, module, wasm: module ? task.wasm : null }, dataZip ? [dataZip] : []);
-      const body = legacyBodyOf(task);
-      adapter.post(body, [(body.buffWasm as Uint8Array).buffer]);
-    });
+    reply = await replyOf(adapter, task, transcript, module);
   } finally {
-    // A fresh adapter scope per task, as the original widget had: this one is done; the next one starts now.
-    adapter.end();
-    spare = new Adapter(task.loader, NestedWorker);
+    adapters.renew(adapter);
   }
+  return resultOf(reply, task, transcript);
+}
 
+/** Hands the adapter its task (the package for the prelude first) and waits for its reply. */
+function replyOf(
+  adapter: Adapter,
+  task: WorkerTask,
+  transcript: Transcript,
+  module: WebAssembly.Module | null,
+): Promise<LegacyReply> {
+  return new Promise<LegacyReply>((resolve, reject) => {
+    adapter.listen((heard) => {
+      const meaning = meaningOf(heard, transcript);
+      if (meaning instanceof RunnerError) reject(meaning);
+      else if (meaning) resolve(meaning);
+    });
+    const dataZip = task.dataZip;
+    const served: LegacyPackage = { dataLink: task.dataLink, dataZip, module, wasm: module ? task.wasm : null };
+    adapter.post(served, dataZip ? [dataZip] : []);
+    const body = legacyBodyOf(task);
+    adapter.post(body, [(body.buffWasm as Uint8Array).buffer]);
+  });
+}
+
+/** What one event from the adapter means: its reply, why it failed, or nothing yet (a console note, now in the transcript). */
+function meaningOf(heard: AdapterEvent, transcript: Transcript): LegacyReply | RunnerError | null {
+  const failed = (reason: string) => new RunnerError(RuntimeErrorCode.algorithmFailed, `the legacy adapter failed: ${reason}`);
+  // Only what the prelude cannot see arrives as an error: the script failing to load or parse.
+  if (heard.kind === "error") return failed(heard.event.message || "uncaught error");
+  if (heard.kind === "messageerror")
+    return new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter's reply could not be received");
+  const note = noteOf(heard.event.data);
+  if (note?.kind === "failed") return failed(note.reason);
+  if (note) {
+    if (note.stream === "err") transcript.appendErr(note.text);
+    else transcript.appendOut(note.text);
+    return null;
+  }
+  return (
+    parseReply(heard.event.data) ??
+    new RunnerError(RuntimeErrorCode.badResult, "the legacy adapter posted something other than {body, stdout, stderr}")
+  );
+}
+
+/** The reply as the task's result: its streams into the transcript, its body as the content. */
+function resultOf(reply: LegacyReply, task: WorkerTask, transcript: Transcript): ShapeResult {
   transcript.appendOut(streamText(reply.stdout));
   const stderr = streamText(reply.stderr);
   transcript.appendErr(stderr);

@@ -4,15 +4,15 @@
  * (imported from a blob URL; a new URL per task gives a new module instance). Which one is decided by
  * the JavaScript parser, not by the text: a source that does not parse as a script is a module.
  */
-import { compileLoader, perLoader } from "./loader-cache.js";
+import type { LoaderCache } from "./loader-cache.js";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "../messages/runner.js";
 
 /** Whether the source is an ES module (`import`/`export`/`import.meta` make a script body fail to parse). */
-export function isModuleSource(source: string): boolean {
-  return perLoader(source, "isModule", () => {
+export function isModuleSource(source: string, cache: LoaderCache): boolean {
+  return cache.once(source, "isModule", () => {
     try {
-      compileLoader(source, "");
+      cache.compile(source, "");
       return false;
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
@@ -20,6 +20,14 @@ export function isModuleSource(source: string): boolean {
       throw new RunnerError(RuntimeErrorCode.unknownLoader, `the loader is not valid JavaScript: ${describe(error)}`);
     }
   });
+}
+
+/** What the runner keeps of the loaders its worker evaluates, handed to each shape that evaluates one. */
+export interface Loaders {
+  /** The ES modules (loaders, glue) the worker imported: it cannot release them. */
+  imports: ModuleImports;
+  /** What each loader's source compiled to and says. */
+  loaderCache: LoaderCache;
 }
 
 /**

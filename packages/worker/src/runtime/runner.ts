@@ -5,7 +5,7 @@
  */
 import { runEmscripten } from "./emscripten.js";
 import { RunnerError, asRunnerError } from "./errors.js";
-import { runLegacy } from "./legacy.js";
+import { LegacyAdapters, runLegacy } from "./legacy.js";
 import { Bundles } from "./bundles.js";
 import type { Leftovers } from "./leftovers.js";
 import { failureOf, outcomeOf } from "./outcome.js";
@@ -15,13 +15,15 @@ import { Transcript, captureConsole } from "./transcript.js";
 import type { WorkerTask } from "./task.js";
 import { runWasmBindgen } from "./wasm-bindgen.js";
 import { runWasi } from "./wasi.js";
-import { ModuleImports } from "./loader-source.js";
+import { ModuleImports, type Loaders } from "./loader-source.js";
+import { LoaderCache } from "./loader-cache.js";
 import type { Program } from "./wasm-handover.js";
 
 export class Runner implements RunnerApi {
   private readonly bundles = new Bundles(8);
-  /** The ES modules (loaders, glue) this worker imported: it cannot release them. */
-  private readonly imports = new ModuleImports();
+  /** What the bundles' loaders left in this worker: imported ES modules, compiled sources. */
+  private readonly loaders: Loaders = { imports: new ModuleImports(), loaderCache: new LoaderCache(8) };
+  private readonly adapters: LegacyAdapters;
   private queue: Promise<unknown> = Promise.resolve();
   private interrupt: ((reason: RunnerError) => void) | null = null;
 
@@ -31,7 +33,10 @@ export class Runner implements RunnerApi {
     return outcome;
   }
 
-  constructor(private readonly leftovers: Leftovers) {}
+  constructor(private readonly leftovers: Leftovers) {
+    // Legacy adapters start from the real Worker: the runtime ends them itself, not the sweep.
+    this.adapters = new LegacyAdapters(leftovers.Worker);
+  }
 
   cachedModules(): number {
     return this.bundles.compiled;
@@ -66,7 +71,7 @@ export class Runner implements RunnerApi {
       const result = await Promise.race([running, interrupted]);
       this.sweep(transcript);
       const outcome = outcomeOf(result, transcript, result.shape ?? shape);
-      return this.imports.spent ? { ...outcome, retire: true } : outcome;
+      return this.loaders.imports.spent ? { ...outcome, retire: true } : outcome;
     } catch (error) {
       this.sweep(transcript);
       return failureOf(asRunnerError(error, RuntimeErrorCode.algorithmFailed, "the algorithm failed: "), transcript, shape);
@@ -88,7 +93,7 @@ export class Runner implements RunnerApi {
   private async dispatch(shape: LoaderShape, key: string, task: WorkerTask, transcript: Transcript): Promise<ShapeResult> {
     switch (shape) {
       case LoaderShape.legacy:
-        return runLegacy(task, transcript, this.leftovers.Worker, await this.bundles.compile(key).catch(() => null));
+        return runLegacy(task, transcript, this.adapters, await this.bundles.compile(key).catch(() => null));
       case LoaderShape.wasi:
         return runWasi(task, await this.bundles.compile(key), transcript);
       case LoaderShape.emscriptenClassic:
@@ -97,14 +102,14 @@ export class Runner implements RunnerApi {
         const learn = (program: Program) => this.bundles.learn(key, program);
         return runEmscripten(task, await this.bundles.program(key), transcript, {
           startupMs: task.startupMs,
-          imports: this.imports,
+          ...this.loaders,
           learn,
         });
       }
       case LoaderShape.wasmBindgenNoModules:
       case LoaderShape.wasmBindgenWeb:
       case LoaderShape.wasmBindgenOther:
-        return runWasmBindgen(shape, task, { wasm: task.wasm, module: await this.bundles.compile(key) }, this.imports);
+        return runWasmBindgen(shape, task, { wasm: task.wasm, module: await this.bundles.compile(key) }, this.loaders);
     }
   }
 }

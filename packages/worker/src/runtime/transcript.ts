@@ -59,6 +59,7 @@ const toStderr: readonly ConsoleMethod[] = ["warn", "error"];
  * Routes the worker's console into `transcript` until the returned function is called. Algorithms
  * (wasm-bindgen's `console_log!`, Emscripten runtime warnings) print there; one task runs at a time.
  */
+/* eslint-disable no-console -- the worker's console is replaced while a task runs: what an algorithm logs is its output */
 export function captureConsole(transcript: Transcript): () => void {
   const saved = toStdout.concat(toStderr).map((method) => [method, console[method]] as const);
   for (const method of toStdout) console[method] = transcript.printOut;
@@ -67,3 +68,4 @@ export function captureConsole(transcript: Transcript): () => void {
     for (const [method, original] of saved) console[method] = original;
   };
 }
+/* eslint-enable no-console */

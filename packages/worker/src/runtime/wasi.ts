@@ -25,7 +25,7 @@ import type { Transcript } from "./transcript.js";
 import { pollOneoff } from "./wasi-poll.js";
 import { correctedImports } from "./wasi-fixes.js";
 
-const NAMESPACES = new Set(["wasi_snapshot_preview1", "wasi_unstable"]);
+const NAMESPACES: ReadonlySet<string> = new Set(["wasi_snapshot_preview1", "wasi_unstable"]);
 /** argv[0]: what a WASI program calls itself. */
 const PROGRAM_NAME = "program.wasm";
 const ERRNO_NOSYS = 52;

@@ -5,8 +5,8 @@
  * bytes from wasm-handover.ts. A fresh copy of the glue per task (its state lives in closure or module
  * scope); the compiled module is the worker's, compiled once.
  */
-import { compileLoader, perLoader } from "./loader-cache.js";
-import type { ModuleImports } from "./loader-source.js";
+import type { LoaderCache } from "./loader-cache.js";
+import type { Loaders } from "./loader-source.js";
 import { handOverWasm, type Program } from "./wasm-handover.js";
 import { RunnerError, describe } from "./errors.js";
 import { LoaderShape, RuntimeErrorCode } from "../messages/runner.js";
@@ -29,12 +29,12 @@ export async function runWasmBindgen(
   shape: GlueShape,
   task: WorkerTask,
   program: Program,
-  imports: ModuleImports,
+  loaders: Loaders,
 ): Promise<ShapeResult> {
   const undo = handOverWasm(program);
   let glue: Glue;
   try {
-    glue = await readyGlue(shape, task.loader, program, imports);
+    glue = await readyGlue(shape, task.loader, program, loaders);
   } finally {
     undo();
   }
@@ -52,14 +52,14 @@ export async function runWasmBindgen(
 }
 
 /** The glue, initialised: its exports hold the algorithm's functions. */
-async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Program, imports: ModuleImports): Promise<Glue> {
+async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Program, loaders: Loaders): Promise<Glue> {
   if (shape === LoaderShape.wasmBindgenNoModules) {
-    const glue = evaluateNoModules(loader);
+    const glue = evaluateNoModules(loader, loaders.loaderCache);
     await initialise(glue.init, module);
     return glue;
   }
-  if (shape === LoaderShape.wasmBindgenOther) return evaluateNodeGlue(loader, wasm);
-  const namespace = await importGlue(loader, imports);
+  if (shape === LoaderShape.wasmBindgenOther) return evaluateNodeGlue(loader, wasm, loaders.loaderCache);
+  const namespace = await importGlue(loader, loaders);
   if (typeof namespace.default === "function") {
     const glue: Glue = { init: namespace.default as Initialiser, exports: namespace, shape };
     await initialise(glue.init, module);
@@ -76,8 +76,8 @@ async function readyGlue(shape: GlueShape, loader: string, { wasm, module }: Pro
  * instead; whatever `.wasm` it then fetches is the task's (wasm-handover.ts). A glue that imports
  * other files cannot run: a task carries one file.
  */
-async function importGlue(loader: string, imports: ModuleImports): Promise<Record<string, unknown>> {
-  const source = perLoader(loader, "glueSource", () => loader.replaceAll("import.meta.url", JSON.stringify(GLUE_URL)));
+async function importGlue(loader: string, { imports, loaderCache }: Loaders): Promise<Record<string, unknown>> {
+  const source = loaderCache.once(loader, "glueSource", () => loader.replaceAll("import.meta.url", JSON.stringify(GLUE_URL)));
   try {
     return await imports.import(source);
   } catch (error) {
@@ -111,7 +111,7 @@ async function bundlerGlue(namespace: Record<string, unknown>, module: WebAssemb
  * `new WebAssembly.Module`. It gets the bytes (and so the compiled module) and the two Node modules it
  * uses for them; any other `require` is refused in words.
  */
-function evaluateNodeGlue(loader: string, wasm: ArrayBuffer): Glue {
+function evaluateNodeGlue(loader: string, wasm: ArrayBuffer, loaderCache: LoaderCache): Glue {
   const commonJs = { exports: {} as Record<string, unknown> };
   const nodeModules: Record<string, unknown> = {
     // The glue reads one file, its .wasm: any path it asks for is that file (wasm-handover.ts then
@@ -128,7 +128,7 @@ function evaluateNodeGlue(loader: string, wasm: ArrayBuffer): Glue {
       `the glue asked for require("${name}"): only Node glue that reads its .wasm runs here`,
     );
   };
-  compileLoader(
+  loaderCache.compile(
     loader,
     "",
     "module",
@@ -165,6 +165,7 @@ async function initialise(init: Initialiser, module: WebAssembly.Module): Promis
   } finally {
     for (const undo of restore) undo();
   }
+  /* eslint-disable no-console -- the worker's console is the task's stderr: the deprecation warning our positional call causes is dropped from it */
   const warn = console.warn;
   console.warn = (...parts: unknown[]) => {
     if (parts.length !== 1 || parts[0] !== positionalWarning) warn(...parts);
@@ -174,6 +175,7 @@ async function initialise(init: Initialiser, module: WebAssembly.Module): Promis
   } finally {
     console.warn = warn;
   }
+  /* eslint-enable no-console */
 }
 
 /** Replaces `owner[name]` with a version that throws PositionalOnly when given `value`; returns the undo. */
@@ -190,11 +192,11 @@ function refuse(owner: object, name: string, value: unknown): () => void {
   };
 }
 
-function evaluateNoModules(source: string): Glue {
+function evaluateNoModules(source: string, loaderCache: LoaderCache): Glue {
   const scope = self as unknown as Record<string, unknown>;
   const hadGlobal = "wasm_bindgen" in scope;
   // Old glue assigns `self.wasm_bindgen`, current glue declares `let wasm_bindgen`; the bare name finds both.
-  const init: unknown = compileLoader(source, "return wasm_bindgen;")();
+  const init: unknown = loaderCache.compile(source, "return wasm_bindgen;")();
   if (!hadGlobal) delete scope.wasm_bindgen;
   if (typeof init !== "function") {
     throw new RunnerError(RuntimeErrorCode.unknownLoader, "the no-modules glue did not define a wasm_bindgen function");
@@ -203,7 +205,7 @@ function evaluateNoModules(source: string): Glue {
 }
 
 type Callable = (...args: unknown[]) => unknown;
-const glueNames = new Set(["default", "initSync", "__wbg_init", "__wbindgen_wasm_module"]);
+const glueNames: ReadonlySet<string> = new Set(["default", "initSync", "__wbg_init", "__wbindgen_wasm_module"]);
 
 /** `main`, or *ours* `body.entry`; a dotted entry reaches a static method, e.g. `CryptoUtils.otpKdf`. */
 function findEntry(exports: object, name: string): { fn: Callable; owner: unknown } {

@@ -16,9 +16,6 @@ export interface Program {
 
 type Instantiate = typeof WebAssembly.instantiate;
 
-/** Responses made here: `instantiateStreaming` of one of them instantiates the compiled module. */
-const served = new WeakSet<Response>();
-
 /** Whether `bytes` are the program's own wasm (the very buffer, or a view of the same bytes). */
 export function isProgramBytes(bytes: unknown, program: Program): boolean {
   let view: Uint8Array;
@@ -60,6 +57,8 @@ export function handOverWasm(program: Program, scope: typeof globalThis = global
     compileStreaming: wasm.compileStreaming,
     Module: wasm.Module,
   };
+  /** Responses made by this hand-over: `instantiateStreaming` of one of them instantiates the compiled module. */
+  const served = new WeakSet<Response>();
 
   const fetchProgram = (input: unknown): Promise<Response> => {
     const url = requestUrl(input);

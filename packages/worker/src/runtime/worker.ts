@@ -10,26 +10,31 @@ import { Leftovers, type Scope } from "./leftovers.js";
 import { Runner } from "./runner.js";
 import { startModuleWorkersAsClassic } from "./module-workers.js";
 
-// Before any algorithm code runs: module workers start as classic ones (the sandbox's origin is
-// opaque), and what it starts is tracked, and ended with its task.
-startModuleWorkersAsClassic(self as unknown as Scope);
-const leftovers = new Leftovers(self as unknown as Scope);
-const runner = new Runner(leftovers);
+startRuntime();
 
-// An error no code caught fails the current task instead of leaving it waiting for its deadline.
-self.addEventListener("error", (event) => {
-  if (isExitStatus(event.error) || runner.fail(event.error ?? event.message)) event.preventDefault();
-});
-self.addEventListener("unhandledrejection", (event) => {
-  if (isExitStatus(event.reason) || runner.fail(event.reason)) event.preventDefault();
-});
+/** Everything the worker keeps is the runner's (and the leftovers' it is handed); nothing lives at module scope. */
+function startRuntime(): void {
+  // Before any algorithm code runs: module workers start as classic ones (the sandbox's origin is
+  // opaque), and what it starts is tracked, and ended with its task.
+  startModuleWorkersAsClassic(self as unknown as Scope);
+  const leftovers = new Leftovers(self as unknown as Scope);
+  const runner = new Runner(leftovers);
 
-self.addEventListener("message", function handOff(event: MessageEvent<unknown>) {
-  const port = (event.data as { port?: unknown } | null)?.port;
-  if (!(port instanceof MessagePort)) return;
-  self.removeEventListener("message", handOff);
-  leftovers.keep(port); // the one port a task's end does not close
-  // Only the RunnerApi crosses the port; `fail` stays private to this worker.
-  const api: RunnerApi = { run: (task) => runner.run(task), cachedModules: () => runner.cachedModules() };
-  Comlink.expose(api, port);
-});
+  // An error no code caught fails the current task instead of leaving it waiting for its deadline.
+  self.addEventListener("error", (event) => {
+    if (isExitStatus(event.error) || runner.fail(event.error ?? event.message)) event.preventDefault();
+  });
+  self.addEventListener("unhandledrejection", (event) => {
+    if (isExitStatus(event.reason) || runner.fail(event.reason)) event.preventDefault();
+  });
+
+  self.addEventListener("message", function handOff(event: MessageEvent<unknown>) {
+    const port = (event.data as { port?: unknown } | null)?.port;
+    if (!(port instanceof MessagePort)) return;
+    self.removeEventListener("message", handOff);
+    leftovers.keep(port); // the one port a task's end does not close
+    // Only the RunnerApi crosses the port; `fail` stays private to this worker.
+    const api: RunnerApi = { run: (task) => runner.run(task), cachedModules: () => runner.cachedModules() };
+    Comlink.expose(api, port);
+  });
+}
