@@ -75,7 +75,7 @@ test("battery (simulated: an init script replaces navigator.getBattery): dischar
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
 
   await page.evaluate(() => (window as any).setBattery(false, 0.15));
-  await expect(status(page)).toHaveText(/^paused: battery below 20 % and not charging/);
+  await expect(status(page)).toHaveText(/^paused: the battery is low \(below 20 %, not charging\)/);
   await runTasks(cluster.driverUri, 1);
   await expect.poll(() => cluster.stats().offered_slots).toBe(0);
 
@@ -134,7 +134,7 @@ test("two tabs of one origin (two real pages, Web Locks): only one computes; clo
 
   const second = await context.newPage();
   await second.goto(`${cluster.origin}/pages/policy.html?threads=3`);
-  await expect(status(second)).toHaveText("waiting: working in another tab");
+  await expect(status(second)).toHaveText("waiting: working in another tab of this site");
   await expect(second.locator("#state")).toHaveText("waiting");
   expect(await second.evaluate(() => (window as any).started)).toBe("waiting");
   // Offered slots from the first page only, and one worker channel: the second never connected.
@@ -159,7 +159,7 @@ test("offline (simulated: context.setOffline; the first request back online fail
   await expect.poll(() => cluster.stats().offered_slots).toBe(2);
 
   await context.setOffline(true);
-  await expect(status(page)).toHaveText("waiting: offline: waiting for the network");
+  await expect(status(page)).toHaveText("waiting: you are offline");
   await expect(page.locator("#state")).toHaveText("waiting");
   await expect.poll(() => cluster.stats().workers, { timeout: 40_000 }).toBe(0);
   await new Promise((ok) => setTimeout(ok, 2000));

@@ -170,7 +170,7 @@ test("status in words: hidden page (simulated: document.hidden overridden) and b
   await page.evaluate(() => (window as any).setBattery(false, 0.6));
   await expect(status(page)).toHaveText("Working with 1 thread (on battery: one thread)");
   await page.evaluate(() => (window as any).setBattery(false, 0.1));
-  await expect(status(page)).toHaveText("Paused: the battery is low");
+  await expect(status(page)).toHaveText("Paused: the battery is low (below 20 %, not charging)");
 });
 
 test("status in words: another tab (two real pages; the stored choice starts both, one works) and offline (context.setOffline)", async ({

@@ -51,7 +51,7 @@ describe("budget rules", () => {
     expect(describeBudget(budget({ battery: { charging: false, level: 0.8 } }))).toBe("1 thread (on battery: one thread)");
     expect(budget({ battery: { charging: false, level: 0.19 } })).toMatchObject({ paused: Reason.batteryLow });
     expect(describeBudget(budget({ battery: { charging: false, level: 0.19 } }))).toMatch(
-      /^paused: battery below 20 % and not charging/,
+      /^paused: the battery is low \(below 20 %, not charging\)/,
     );
     expect(budget({ battery: { charging: false, level: 0.19 } }, resolveRules({ battery: false }))).toMatchObject({
       threads: 4,
@@ -71,9 +71,9 @@ describe("budget rules", () => {
 
   it("offline and another tab let go of the connection; a stopped rule of one tab lets every tab work", () => {
     expect(budget({ online: false })).toMatchObject({ paused: Reason.offline, connect: false });
-    expect(describeBudget(budget({ online: false }))).toBe("waiting: offline: waiting for the network");
+    expect(describeBudget(budget({ online: false }))).toBe("waiting: you are offline");
     expect(budget({ tab: "other" })).toMatchObject({ paused: Reason.otherTab, connect: false });
-    expect(describeBudget(budget({ tab: "other" }))).toBe("waiting: working in another tab");
+    expect(describeBudget(budget({ tab: "other" }))).toBe("waiting: working in another tab of this site");
     expect(budget({ tab: "other" }, resolveRules({ oneTab: false }))).toMatchObject({ paused: null, connect: true });
   });
 

@@ -40,11 +40,11 @@ describe("a worker's life, event by event", () => {
 
   it("the policy holds it back (its reason changing while it waits) and lets it go", () => {
     const { life, reported } = lifecycle();
-    run(life, ["start", ["hold", "offline: waiting for the network"], ["hold", "working in another tab"], "release", "connect"]);
+    run(life, ["start", ["hold", "you are offline"], ["hold", "working in another tab of this site"], "release", "connect"]);
     expect(reported).toEqual([
       { state: "connecting", reason: null },
-      { state: "waiting", reason: "offline: waiting for the network" },
-      { state: "waiting", reason: "working in another tab" },
+      { state: "waiting", reason: "you are offline" },
+      { state: "waiting", reason: "working in another tab of this site" },
       { state: "connecting", reason: null },
     ]);
     expect(life.active).toBe(true);
@@ -52,7 +52,7 @@ describe("a worker's life, event by event", () => {
 
   it("a running worker the policy holds waits; a reconnect that fails waits for its retry, which connects again", () => {
     const { life } = lifecycle();
-    run(life, ["start", "connect", "joined", ["hold", "working in another tab"], "release"]);
+    run(life, ["start", "connect", "joined", ["hold", "working in another tab of this site"], "release"]);
     expect(life.move("connectFailed", "could not reach the cluster")).toBe(true);
     expect([life.state, life.reason]).toEqual(["reconnecting", "could not reach the cluster"]);
     expect(life.move("connect")).toBe(true);

@@ -176,13 +176,13 @@ export function describeReason(
 ): string {
   switch (reason) {
     case Reason.offline:
-      return "offline: waiting for the network";
+      return "you are offline";
     case Reason.otherTab:
-      return "working in another tab";
+      return "working in another tab of this site";
     case Reason.hidden:
       return "this page is hidden";
     case Reason.batteryLow:
-      return `battery below ${Math.round(rules.lowBattery * 100)} % and not charging`;
+      return `the battery is low (below ${Math.round(rules.lowBattery * 100)} %, not charging)`;
     case Reason.battery:
       return "on battery: one thread";
     case Reason.pressureCritical:

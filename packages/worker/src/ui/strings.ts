@@ -45,17 +45,9 @@ export interface Strings {
   reasons: Record<Reason, string>;
 }
 
-/**
- * The English reasons are the library's own (policy/rules.ts `describeReason`, the rules at their
- * defaults, which the script tag never changes), except three the panel says to a visitor in plainer
- * words: those two wordings are each pinned by a test (widget.spec.ts and policy.spec.ts).
- */
-const englishReasons = (): Record<Reason, string> => ({
-  ...(Object.fromEntries(Object.values(Reason).map((reason) => [reason, describeReason(reason)])) as Record<Reason, string>),
-  offline: "you are offline",
-  "other-tab": "working in another tab of this site",
-  "battery-low": "the battery is low",
-});
+/** The English reasons are the library's own, worded once (policy/rules.ts `describeReason`, default rules: the script tag never changes them). */
+const englishReasons = (): Record<Reason, string> =>
+  Object.fromEntries(Object.values(Reason).map((reason) => [reason, describeReason(reason)])) as Record<Reason, string>;
 
 const en: Strings = {
   brand: "Motivus",
