@@ -59,3 +59,12 @@ it("the workspaces are these packages, built in dependency order", () => {
   expect(rootManifest.workspaces).toEqual(PACKAGES.map((p) => `packages/${p}`));
   expect(rootManifest.scripts.build).toMatch(/motivus-protocol.*motivus-worker.*motivus-driver.*motivus-loopback/);
 });
+
+it("the browser package's README names this build's sandbox bootstrap hash, as dist/csp.json ships it", () => {
+  const { sandboxBootstrapHash } = JSON.parse(readFileSync(`${root}/packages/worker/dist/csp.json`, "utf8"));
+  expect(sandboxBootstrapHash).toMatch(/^'sha256-[A-Za-z0-9+/]{43}='$/);
+  const readme = readFileSync(`${root}/packages/worker/README.md`, "utf8");
+  expect(readme, "the sandbox bootstrap changed: put dist/csp.json's hash in packages/worker/README.md").toContain(
+    sandboxBootstrapHash,
+  );
+});
