@@ -8,12 +8,13 @@
  * A result is read within `maxResultBytes` (result-body.ts).
  */
 import { Socket, type Channel } from "phoenix";
-import { base64Of, textOf } from "motivus-protocol";
-import { ClientEvent, DriverResult, PhxEvent, Topic, type TaskBody, type TaskPush } from "motivus-protocol";
+import { base64Of, ErrorCode, isErrorCode, MotivusError, textOf } from "motivus-protocol";
+import { ClientEvent, DriverResult, Topic, type ResultContent, type TaskBody, type TaskPush } from "motivus-protocol";
 import { describeIssues } from "motivus-protocol";
+import { frameChannel, type FrameChannel, type PushReply } from "./phoenix-adapter.js";
 import { Registry } from "./registry.js";
 import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
-import { parseTaskDefinition, type TaskDefinition } from "./task-definition.js";
+import { parseTaskDefinition, TaskDefinitionError, type TaskDefinition } from "./task-definition.js";
 
 export interface ConnectOptions {
   /** Driver socket; default `WEBSOCKET_URI`. */
@@ -36,21 +37,39 @@ export interface ConnectOptions {
   maxFrameBytes?: number;
   /** Times a task still waiting for its result is sent again after the connection came back. Default 3. */
   maxResends?: number;
+  /** Where the driver says what it ignored (a malformed result frame). Default `console`. */
+  logger?: DriverLogger;
+}
+
+/** What the driver writes to: `console` or anything with its `warn`. */
+export interface DriverLogger {
+  warn(message: string): void;
 }
 
 const MiB = 1024 * 1024;
 export const DRIVER_DEFAULTS = { maxResultBytes: 256 * MiB, maxFrameBytes: 256 * MiB, maxResends: 3 } as const;
 
-/** A task answered with a failure (the algorithm crashed, timed out, or was refused). */
-export class TaskError extends Error {
+/**
+ * A task answered with a failure (the algorithm crashed, timed out, or was refused), or given up by
+ * the driver. `code`: the result body's `error_code` (`ErrorCode.unspecified` when it gave none we
+ * know), or the driver's own reason (`resultTooLarge`, `unreadableResult`, `clusterRefused`, `resendsExhausted`).
+ */
+export class TaskError extends MotivusError {
   override name = "TaskError";
   constructor(
+    readonly code: ErrorCode,
     message: string,
     readonly taskId: number,
     readonly stderr: string,
   ) {
     super(message);
   }
+}
+
+/** The driver could not reach or join the cluster. */
+export class ConnectError extends MotivusError {
+  override name = "ConnectError";
+  readonly code = ErrorCode.connectFailed;
 }
 
 interface Pending {
@@ -71,15 +90,6 @@ const env = (name: string): string | undefined => (typeof process !== "undefined
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
-/** The cluster's reply to a push. */
-type PushReply = { status?: string; response?: { reason?: string } };
-
-/** Phoenix's own frame sending and reply refs: in phoenix.mjs since 1.7, though not in its published types. */
-interface FrameSending {
-  socket: { push(frame: object, channel: Channel): void; makeRef(): string };
-  channel: { joinRef(): string; on(event: string, callback: (reply: PushReply, ref: string) => void): number };
-}
-
 /** The socket class phoenix instantiates: in Node, `ws` with our frame limit (its default is 100 MiB). */
 async function webSocketClass(maxPayload: number): Promise<unknown> {
   if (!isNode) return globalThis.WebSocket;
@@ -98,6 +108,7 @@ export class Client {
   /** Tasks pushed and not yet acknowledged, by the push's frame ref. */
   private unacknowledged = new Map<string, Pending>();
   private generation = 0;
+  private readonly frames: FrameChannel;
   readonly clientId = crypto.randomUUID();
 
   private constructor(
@@ -106,14 +117,16 @@ export class Client {
     private readonly registry: Registry,
     private readonly logDir: string | null,
     private readonly limits: { maxResultBytes: number; maxFrameBytes: number; maxResends: number },
+    private readonly logger: DriverLogger,
   ) {
+    this.frames = frameChannel(socket, channel);
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
-    (channel as unknown as FrameSending["channel"]).on(PhxEvent.reply, (reply, ref) => this.acknowledged(reply, ref));
+    this.frames.onReply((reply, ref) => this.acknowledged(reply, ref));
   }
 
   static async connect(options: ConnectOptions = {}): Promise<Client> {
     const uri = options.uri ?? env("WEBSOCKET_URI");
-    if (!uri) throw new Error("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
+    if (!uri) throw new ConnectError("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
     const token = options.token ?? env("APPLICATION_TOKEN") ?? "";
     const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? new URL(uri).origin.replace(/^ws/, "http"));
     const limits = {
@@ -137,6 +150,7 @@ export class Client {
         registry,
         options.logDir === undefined ? ".motivus/logs" : options.logDir,
         limits,
+        options.logger ?? console,
       );
       await joinOnce(channel, timeoutMs, false, () => client.rejoined());
       return client;
@@ -195,8 +209,8 @@ export class Client {
     const io = isNode ? await import("./node-files.js") : null;
     const read = async (inline: string | Uint8Array | undefined, path: string | undefined, what: string) => {
       if (inline !== undefined) return typeof inline === "string" ? inline : base64Of(inline);
-      if (!path) throw new Error(`no ${what} given`);
-      if (!io) throw new Error(`${what}_path needs Node; in a browser pass ${what} as bytes`);
+      if (!path) throw new TaskDefinitionError(`no ${what} given`);
+      if (!io) throw new TaskDefinitionError(`${what}_path needs Node; in a browser pass ${what} as bytes`);
       return io.readBase64(path);
     };
     const preload: Record<string, string> = {};
@@ -229,21 +243,11 @@ export class Client {
       const message =
         `task ${pending.id} was sent ${pending.sends} times and each time the connection dropped before its result came; gave up (maxResends ${this.limits.maxResends}). ` +
         `A result frame larger than the driver's maxFrameBytes (${this.limits.maxFrameBytes} bytes) closes the connection`;
-      return this.settle(pending, () => pending.reject(new TaskError(message, pending.id, "")));
+      return this.settle(pending, () => pending.reject(new TaskError(ErrorCode.resendsExhausted, message, pending.id, "")));
     }
     pending.sends++;
     pending.sentIn = this.generation;
-    // Not channel.push: it keeps a binding per push until its reply, and every frame the channel
-    // receives scans them all, so 5,000 tasks in flight made the driver quadratic. One reply binding
-    // (the constructor's) and a map by frame ref do the same.
-    const socket = this.socket as unknown as FrameSending["socket"];
-    const channel = this.channel as unknown as FrameSending["channel"];
-    const ref = socket.makeRef();
-    this.unacknowledged.set(ref, pending);
-    socket.push(
-      { topic: this.channel.topic, event: ClientEvent.task, payload: pending.push, ref, join_ref: channel.joinRef() },
-      this.channel,
-    );
+    this.unacknowledged.set(this.frames.push(ClientEvent.task, pending.push), pending);
   }
 
   /** The cluster's reply to a task push: an error reply is the task's answer. */
@@ -254,7 +258,9 @@ export class Client {
     if (reply?.status !== "error") return;
     const reason = reply.response?.reason ?? "no reason given";
     this.settle(pending, () =>
-      pending.reject(new TaskError(`the cluster refused task ${pending.id}: ${reason}`, pending.id, "")),
+      pending.reject(
+        new TaskError(ErrorCode.clusterRefused, `the cluster refused task ${pending.id}: ${reason}`, pending.id, ""),
+      ),
     );
   }
 
@@ -266,28 +272,41 @@ export class Client {
 
   private async receive(payload: unknown): Promise<void> {
     const parsed = DriverResult.safeParse(payload);
-    if (!parsed.success) return console.warn(`motivus driver: ignored a malformed result: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) return this.logger.warn(`motivus driver: ignored a malformed result: ${describeIssues(parsed.error)}`);
     const result = parsed.data;
     const pending = this.byRef.get(result.ref);
     if (!pending) return; // not ours, or already answered
     this.settle(pending, () => {});
     try {
-      const io = isNode ? await import("./node-files.js") : null;
-      const content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes, io?.gunzipWithin);
-      const stderr = textOf(result.stderr);
-      if (io) {
-        await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
-        await io.writeResultFiles(pending.resultFiles, content);
-      }
-      if (typeof content.error === "string" && !("data" in content)) {
-        pending.reject(new TaskError(`task ${pending.id} failed: ${content.error}`, pending.id, stderr));
-      } else {
-        pending.resolve("data" in content ? content.data : content);
-      }
+      pending.resolve(await this.outcome(pending, result));
     } catch (err) {
-      const what = err instanceof ResultTooLargeError ? "result too large" : "unreadable result";
-      pending.reject(new TaskError(`task ${pending.id}: ${what}: ${(err as Error).message}`, pending.id, ""));
+      pending.reject(err as Error);
     }
+  }
+
+  /** A result's value; a failure rejects with a TaskError. Logs and result files are kept first (Node). */
+  private async outcome(pending: Pending, result: DriverResult): Promise<unknown> {
+    const io = isNode ? await import("./node-files.js") : null;
+    let content: ResultContent;
+    try {
+      content = decodeResultBodyWithin(result.body, this.limits.maxResultBytes, io?.gunzipWithin);
+    } catch (err) {
+      const [code, what] =
+        err instanceof ResultTooLargeError
+          ? [ErrorCode.resultTooLarge, "result too large"]
+          : [ErrorCode.unreadableResult, "unreadable result"];
+      throw new TaskError(code, `task ${pending.id}: ${what}: ${(err as Error).message}`, pending.id, "");
+    }
+    const stderr = textOf(result.stderr);
+    if (io) {
+      await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
+      await io.writeResultFiles(pending.resultFiles, content);
+    }
+    if (typeof content.error === "string" && !("data" in content)) {
+      const code = isErrorCode(content.error_code) ? content.error_code : ErrorCode.unspecified;
+      throw new TaskError(code, `task ${pending.id} failed: ${content.error}`, pending.id, stderr);
+    }
+    return "data" in content ? content.data : content;
   }
 
   /** Take a task out of the waiting set exactly once; what stays (for `selectTask`) is its outcome. */
@@ -302,7 +321,7 @@ export class Client {
 function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: () => void): Promise<T> {
   return new Promise<T>((ok, fail) => {
     const timer = setTimeout(
-      () => fail(new Error(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)),
+      () => fail(new ConnectError(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)),
       timeoutMs,
     );
     channel
@@ -315,7 +334,7 @@ function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, o
       })
       .receive("error", (reply: { reason?: string }) => {
         clearTimeout(timer);
-        fail(new Error(`the cluster refused to join ${channel.topic}: ${reply.reason ?? "unknown reason"}`));
+        fail(new ConnectError(`the cluster refused to join ${channel.topic}: ${reply.reason ?? "unknown reason"}`));
       });
   });
 }

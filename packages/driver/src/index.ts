@@ -1,4 +1,5 @@
-export { Client, DRIVER_DEFAULTS, TaskError, type ConnectOptions } from "./client.js";
+export { Client, ConnectError, DRIVER_DEFAULTS, TaskError, type ConnectOptions, type DriverLogger } from "./client.js";
 export { TaskDefinitionError, type TaskDefinition } from "./task-definition.js";
 export { ResultTooLargeError } from "./result-body.js";
-export { decodeResultBody } from "motivus-protocol";
+export { RegistryError } from "./registry.js";
+export { decodeResultBody, ErrorCode, MotivusError } from "motivus-protocol";

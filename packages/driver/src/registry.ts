@@ -3,8 +3,15 @@
  * ask the marketplace registry for the version's URLs, download the wasm and
  * the loader, inline them as base64. Each version is fetched once per client.
  */
-import { toBase64 } from "motivus-protocol";
+import { ErrorCode, MotivusError, toBase64 } from "motivus-protocol";
 import { HttpPath, RegistryResponse } from "motivus-protocol";
+import { TaskDefinitionError } from "./task-definition.js";
+
+/** The algorithm registry could not be read (it answered an error, or nothing). */
+export class RegistryError extends MotivusError {
+  override name = "RegistryError";
+  readonly code = ErrorCode.registryFailed;
+}
 
 export interface ResolvedBundle {
   wasm: string;
@@ -41,7 +48,7 @@ export class Registry {
     const found = listing.data.flatMap((a) => a.versions).find((v) => v.name === version);
     if (!found) {
       const known = listing.data.flatMap((a) => a.versions.map((v) => v.name));
-      throw new Error(
+      throw new TaskDefinitionError(
         `algorithm ${name} has no version ${version} at ${this.host}` +
           (known.length ? ` (known: ${known.join(", ")})` : " (no such algorithm)"),
       );
@@ -54,7 +61,9 @@ export class Registry {
 }
 
 async function get(url: string): Promise<Response> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+  const res = await fetch(url).catch((err: Error) => {
+    throw new RegistryError(`GET ${url} failed: ${err.message}`, { cause: err });
+  });
+  if (!res.ok) throw new RegistryError(`GET ${url} answered ${res.status}`);
   return res;
 }

@@ -6,12 +6,13 @@
  * as soon as it passes `maxBytes`, before it is turned into text or parsed.
  */
 import { Gunzip, gunzipSync } from "fflate";
-import { fromBase64, parseResultContent } from "motivus-protocol";
+import { ErrorCode, fromBase64, MotivusError, parseResultContent } from "motivus-protocol";
 import type { ResultContent } from "motivus-protocol";
 
 /** A result body that inflates past the driver's `maxResultBytes`. */
-export class ResultTooLargeError extends Error {
+export class ResultTooLargeError extends MotivusError {
   override name = "ResultTooLargeError";
+  readonly code = ErrorCode.resultTooLarge;
 }
 
 /** Compressed bytes pushed per step: one step inflates to at most ~1,000 times this. */

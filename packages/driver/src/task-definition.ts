@@ -4,7 +4,7 @@
  * of silently sending a task without it.
  */
 import { z } from "zod/mini";
-import { describeIssues } from "motivus-protocol";
+import { describeIssues, ErrorCode, MotivusError } from "motivus-protocol";
 
 const bytes = z.union([z.string(), z.instanceof(Uint8Array)]);
 const text = z.string().check(z.minLength(1));
@@ -59,8 +59,10 @@ export const TaskDefinition = z
   );
 export type TaskDefinition = z.input<typeof TaskDefinition>;
 
-export class TaskDefinitionError extends Error {
+/** A task definition that is invalid, or names an algorithm version the registry does not have. */
+export class TaskDefinitionError extends MotivusError {
   override name = "TaskDefinitionError";
+  readonly code = ErrorCode.badTaskDefinition;
 }
 
 export function parseTaskDefinition(input: unknown): z.output<typeof TaskDefinition> {

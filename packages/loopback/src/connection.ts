@@ -161,7 +161,12 @@ export class Connection {
     try {
       frame = decodeFrame(text, this.options.vsn);
     } catch (err) {
-      this.options.log(`ignored a malformed frame: ${err instanceof FrameError ? err.message : String(err)}`);
+      // A FrameError is the peer's doing; anything else thrown while decoding is a bug of ours, and says so.
+      this.options.log(
+        err instanceof FrameError
+          ? `ignored a malformed frame: ${err.message}`
+          : `ignored a frame: decoding it failed with a bug of the loopback cluster: ${(err as Error)?.stack ?? String(err)}`,
+      );
       return;
     }
     try {

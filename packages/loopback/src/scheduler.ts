@@ -198,7 +198,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       this.forget(task);
       const reason = `the cluster could not send it to a worker: ${(err as Error).message}`;
       this.emit("event", { kind: "given-up", task, reason });
-      this.answerWithError(task, reason, ErrorCode.refused);
+      // Encoding a body too deep to encode (RangeError) is the task's doing; anything else is a bug of ours.
+      this.answerWithError(task, reason, err instanceof RangeError ? ErrorCode.refused : ErrorCode.internal);
       return;
     }
     task.attempts++;

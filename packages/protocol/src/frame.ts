@@ -5,6 +5,7 @@
  * tests' raw clients and the benchmark all encode and decode frames here.
  */
 import { z } from "zod/mini";
+import { ErrorCode, MotivusError } from "./errors.js";
 
 export type Vsn = "1.0.0" | "2.0.0";
 
@@ -37,8 +38,10 @@ export function vsnOf(query: URLSearchParams): Vsn | null {
   return null;
 }
 
-export class FrameError extends Error {
+/** A frame that is not JSON, or not the shape of the serializer version it came in. */
+export class FrameError extends MotivusError {
   override name = "FrameError";
+  readonly code = ErrorCode.badFrame;
 }
 
 export function decodeFrame(text: string, vsn: Vsn): Frame {

@@ -8,7 +8,12 @@ import { ErrorCode } from "motivus-protocol";
 import type { RunnerOutcome } from "../messages/runner.js";
 import type { ForcedEnd } from "./slot.js";
 
-export type Ending = { kind: "done"; outcome: RunnerOutcome } | { kind: "refused"; message: string } | ForcedEnd;
+/** `refused`: the task's own doing (TaskRefused); `fault`: a bug of the worker library while running it. */
+export type Ending =
+  | { kind: "done"; outcome: RunnerOutcome }
+  | { kind: "refused"; message: string }
+  | { kind: "fault"; message: string }
+  | ForcedEnd;
 
 export interface Conclusion {
   /** What goes to the cluster; null when nothing may (aborted: the driver left; lost: the cluster re-queues it). */
@@ -74,6 +79,11 @@ export function conclude(tid: string, ending: Ending, deadlineMs: number): Concl
     }
     case "refused":
       return failed(ErrorCode.refused, ending.message);
+    case "fault":
+      return failed(
+        ErrorCode.internal,
+        `motivus-worker failed with a bug of its own (not the task's doing; please report it): ${ending.message}`,
+      );
     case "deadline":
       return failed(ErrorCode.deadline, `the task ran past its deadline of ${Math.round(deadlineMs / 1000)} s and was stopped`);
     case "crash":

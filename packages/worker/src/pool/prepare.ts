@@ -4,14 +4,16 @@
  * algorithm's content key. A worker that already runs this algorithm gets the
  * key alone: nothing of the bundle is decoded, hashed or copied for it again.
  */
-import { fromBase64 } from "motivus-protocol";
+import { ErrorCode, fromBase64, MotivusError } from "motivus-protocol";
 import type { Input } from "motivus-protocol";
 import type { DataLinks } from "../cache/data-links.js";
 import type { BundleRef, RunnerTask } from "../messages/runner.js";
 import type { BundleKeys } from "./bundle-keys.js";
 
-export class TaskRefused extends Error {
+/** A task this worker will not run as it was sent: the sender's doing, answered with code `refused`. */
+export class TaskRefused extends MotivusError {
   override name = "TaskRefused";
+  readonly code = ErrorCode.refused;
 }
 
 function decode(base64: string, what: string): Uint8Array {
@@ -19,6 +21,15 @@ function decode(base64: string, what: string): Uint8Array {
     return fromBase64(base64);
   } catch {
     throw new TaskRefused(`${what} is not valid base64`);
+  }
+}
+
+/** A data_link the link policy refuses, or that cannot be fetched, is the task's problem: a refusal. */
+async function dataPackage(dataLinks: DataLinks, link: string): Promise<ArrayBuffer> {
+  try {
+    return await dataLinks.get(link);
+  } catch (err) {
+    throw new TaskRefused((err as Error).message, { cause: err });
   }
 }
 
@@ -67,7 +78,7 @@ export async function prepareTask(input: Input, { dataLinks, keys, warm, startup
   }
   const dataLink = body.data_link || null;
   // A copy, so transferring it does not empty the cache.
-  const dataZip = dataLink ? (await dataLinks.get(dataLink)).slice(0) : null;
+  const dataZip = dataLink ? (await dataPackage(dataLinks, dataLink)).slice(0) : null;
   // The legacy adapter's other fields; its wasm, loader and preload files are rebuilt from the bytes only
   // when a legacy bundle runs, so no big payload crosses to the worker twice. A null or empty
   // preload_files stays as the cluster sent it: the adapter gets exactly the fields it was sent.

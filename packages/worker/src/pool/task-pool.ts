@@ -7,9 +7,9 @@
  */
 import * as Comlink from "comlink";
 import type { Input, WorkerResult } from "motivus-protocol";
-import { ErrorCode } from "motivus-protocol";
+import { ErrorCode, MotivusError } from "motivus-protocol";
 import type { DataLinks } from "../cache/data-links.js";
-import type { Emitter } from "../events.js";
+import { consoleLogger, type Emitter, type Logger } from "../events.js";
 import { restMs } from "../policy/rules.js";
 import { checkOutcome, conclude, failureResult, type Ending } from "./ending.js";
 import { BundleKeys } from "./bundle-keys.js";
@@ -17,7 +17,7 @@ import { prepareTask } from "./prepare.js";
 import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 
 /** More threads than one task's report may claim (Chromium starts far fewer workers per process). */
-const MAX_THREADS = 256;
+const MAX_REPORTED_THREADS = 256;
 
 /** Where the pool's offers and answers go (the cluster connection). */
 export interface Outbox {
@@ -55,6 +55,8 @@ export interface PoolOptions {
   /** How long a program may take to reach its main (the runtime's start-up limit). */
   startupMs?: number;
   dataLinks: DataLinks;
+  /** Told of a task for a slot the pool does not hold and of a malformed task; the console by default. */
+  logger?: Logger;
 }
 
 export class TaskPool {
@@ -72,6 +74,7 @@ export class TaskPool {
   private readonly dataLinks: DataLinks;
   private readonly keys = new BundleKeys();
   private readonly startupMs: number;
+  private readonly logger: Logger;
 
   constructor(options: PoolOptions) {
     ({
@@ -82,6 +85,7 @@ export class TaskPool {
       dataLinks: this.dataLinks,
     } = options);
     this.startupMs = options.startupMs ?? 30_000;
+    this.logger = options.logger ?? consoleLogger;
   }
 
   get threads(): number {
@@ -134,13 +138,13 @@ export class TaskPool {
 
   input(input: Input): void {
     const slot = this.offeredAs(input.tid);
-    if (!slot) return console.warn(`motivus: a task came for slot ${input.tid}, which this worker does not hold; ignored`);
+    if (!slot) return this.logger.warn(`motivus: a task came for slot ${input.tid}, which this worker does not hold; ignored`);
     void this.run(slot, input);
   }
 
   /** A task that failed validation still gets an answer, and its slot is offered again. */
   badInput(tid: string | null, reason: string): void {
-    console.warn(`motivus: ${reason}`);
+    this.logger.warn(`motivus: ${reason}`);
     if (!tid) return;
     this.outbox.sendResult(failureResult(tid, reason, ErrorCode.refused));
     const slot = this.offeredAs(tid);
@@ -185,7 +189,7 @@ export class TaskPool {
   private threadsStarted(slot: Slot, count: unknown): void {
     // The worker's report is input like any other: a whole number, and no more than a worker could start.
     if (slot.state.name !== "running" || typeof count !== "number" || !Number.isInteger(count) || count < 0) return;
-    slot.threads = Math.min(count, MAX_THREADS);
+    slot.threads = Math.min(count, MAX_REPORTED_THREADS);
   }
 
   /** A slot that is free again: retired when the pool has more than it wants, else offered (afresh when `reoffer`). */
@@ -286,7 +290,9 @@ export class TaskPool {
       );
       return await Promise.race([run, forced]);
     } catch (err) {
-      return { kind: "refused", message: (err as Error).message };
+      // Only a refusal is the task's doing; anything else thrown here is a bug, and must not pass for one.
+      if (err instanceof MotivusError && err.code === ErrorCode.refused) return { kind: "refused", message: err.message };
+      return { kind: "fault", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
     } finally {
       clearTimeout(timer);
       unwatch?.();

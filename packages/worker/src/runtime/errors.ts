@@ -1,7 +1,11 @@
-/** The runtime's one error type: a message for people plus a numeric code for the host (as fflate does). */
+/**
+ * The runtime's one error type: a message for people plus a numeric code, which crosses to the host
+ * as the outcome's `errorCode` (as fflate does) and on to the driver as the body's `error_code`.
+ */
+import { MotivusError } from "motivus-protocol";
 import { RuntimeErrorCode } from "../messages/runner.js";
 
-export class RunnerError extends Error {
+export class RunnerError extends MotivusError {
   override readonly name = "RunnerError";
   constructor(
     readonly code: RuntimeErrorCode,

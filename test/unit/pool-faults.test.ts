@@ -1,0 +1,112 @@
+// A bug is not a refusal. The pool answers a task it will not run with code refused (10); an
+// exception that is not such a refusal is a fault of the worker library and must reach the page and
+// the driver as one (code internal, 15, with what threw), never as "refused". The pool is real; its
+// spawner (a MessageChannel with a runner behind Comlink) and outbox (a recorder) are fakes, as in
+// pool.test.ts; the fault is a sandbox worker whose `watch` throws, as a bug in that layer would.
+import * as Comlink from "comlink";
+import { describe, expect, it } from "vitest";
+import { decodeResultBody, encodeResultBody, ErrorCode, toBase64 } from "motivus-protocol";
+import type { Input, WorkerResult } from "motivus-protocol";
+import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
+import { Emitter } from "../../packages/worker/src/events.js";
+import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
+import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
+import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
+import { until } from "../support/until.js";
+
+/** Workers whose runner answers every task with `data: 1`; the first `faults` calls of `watch` throw. */
+function spawner(faults: number) {
+  const workers: { terminated: boolean; tasks: RunnerTask[] }[] = [];
+  let watches = 0;
+  const spawn = (): SandboxedWorker => {
+    const channel = new MessageChannel();
+    const worker = { terminated: false, tasks: [] as RunnerTask[] };
+    const runner: RunnerApi = {
+      async run(task): Promise<RunnerOutcome> {
+        worker.tasks.push(task);
+        const body = encodeResultBody({ data: 1 });
+        return { body, stdout: null, stderr: null, ok: true, error: null, errorCode: null, shape: "wasm-bindgen-no-modules" };
+      },
+      cachedModules: () => 0,
+    };
+    Comlink.expose(runner, channel.port2);
+    workers.push(worker);
+    return {
+      id: workers.length,
+      port: channel.port1,
+      crashed: new Promise<string>(() => {}),
+      terminate: () => {
+        worker.terminated = true;
+        channel.port1.close();
+        channel.port2.close();
+      },
+      watch: () => {
+        if (++watches <= faults) throw new TypeError("Cannot read properties of undefined (reading 'ping')");
+        return () => {};
+      },
+    };
+  };
+  return { spawn, workers };
+}
+
+function setUp(faults: number) {
+  const { spawn, workers } = spawner(faults);
+  const outbox = {
+    joined: true,
+    offers: [] as string[],
+    results: [] as WorkerResult[],
+    offer(tid: string) {
+      this.offers.push(tid);
+    },
+    sendResult(result: WorkerResult) {
+      this.results.push(result);
+    },
+  };
+  const events = new Emitter<PoolEvents>();
+  const ended: TaskEnded[] = [];
+  events.on("taskFinished", (e) => void ended.push(e));
+  events.on("taskFailed", (e) => void ended.push(e));
+  const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
+  const pool = new TaskPool({ spawn, outbox, events, deadlineMs: 60_000, dataLinks });
+  pool.setThreads(1);
+  return { pool, outbox, workers, ended };
+}
+
+const bytes = (text: string) => toBase64(new TextEncoder().encode(text));
+const input = (tid: string, body: Record<string, unknown> = {}): Input => ({
+  tid,
+  type: "work",
+  body: { wasm: bytes("\0asm"), loader: bytes("var wasm_bindgen;"), params: [], ...body },
+});
+
+describe("a bug in the pool's path is reported as one, not as refused", () => {
+  it("an exception that is no refusal ends the task with code internal and what threw; the worker is replaced and the slot works on", async () => {
+    const { pool, outbox, workers, ended } = setUp(1);
+    pool.input(input(outbox.offers[0]!));
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: false, code: ErrorCode.internal, answered: true });
+    expect(ended[0]!.code).not.toBe(ErrorCode.refused);
+    expect(ended[0]!.error).toMatch(/a bug of its own.*TypeError: Cannot read properties of undefined \(reading 'ping'\)/);
+    expect(decodeResultBody(outbox.results[0]!.body)).toMatchObject({
+      error: ended[0]!.error,
+      error_code: ErrorCode.internal,
+    });
+    // The worker's state is unknown after a fault: it is replaced, and the slot's next task runs.
+    expect(workers[0]!.terminated).toBe(true);
+    pool.input(input(outbox.offers[1]!));
+    await until(() => ended.length === 2);
+    expect(ended[1]).toMatchObject({ ok: true, code: null });
+    expect(workers[1]!.tasks).toHaveLength(1);
+  });
+
+  it("a refusal is still a refusal: a data_link the link policy refuses ends the task with code refused, the worker untouched", async () => {
+    const { pool, outbox, workers, ended } = setUp(0);
+    pool.input(input(outbox.offers[0]!, { data_link: "not a url" }));
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: false, code: ErrorCode.refused, answered: true });
+    expect(ended[0]!.error).toMatch(/data_link "not a url" is not an absolute URL/);
+    expect(decodeResultBody(outbox.results[0]!.body)).toMatchObject({ error_code: ErrorCode.refused });
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.tasks).toHaveLength(0);
+  });
+});
