@@ -30,6 +30,7 @@ for (const c of [...emscriptenCorpus(), ...wasiCases()]) {
       // A known gap: its own symptom, at once (not the deadline), so any other breakage still fails here.
       expect(outcome.ok).toBe(false);
       expect(outcome.error, c.knownGap.why).toMatch(new RegExp(c.knownGap.error));
+      if (c.knownGap.code !== undefined) expect(outcome.errorCode).toBe(c.knownGap.code);
       return;
     }
     const files = Object.fromEntries(

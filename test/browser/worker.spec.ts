@@ -5,7 +5,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
-import { Client, TaskError } from "motivus-driver";
+import { Client, ErrorCode, TaskError } from "motivus-driver";
 import { expect, fixtures, test } from "./support/cluster.js";
 import { algorithm } from "./support/hostile.js";
 
@@ -398,7 +398,9 @@ test("an algorithm that patches worker globals cannot tamper with a different al
   const tamper = { wasm_path: c("classic", "tamper.wasm"), loader_path: c("classic", "tamper.js") };
   expect(await client.selectTask(client.callAsync(tamper))).toBe(0);
   // The trap is real: the same algorithm's next task runs in the same warm worker and answers garbage.
-  await expect(client.selectTask(client.callAsync(tamper))).rejects.toThrow();
+  const trapped = client.selectTask(client.callAsync(tamper));
+  await expect(trapped).rejects.toThrow(/unreadable result: .*"tampered by/);
+  await expect(trapped).rejects.toMatchObject({ code: ErrorCode.unreadableResult });
   const out = join(logDir, "after-tamper.txt");
   const next = client.callAsync({
     wasm_path: c("classic", "echo.wasm"),

@@ -23,7 +23,7 @@ export interface CorpusCase {
   /** *ours*: a function on the module to call instead of main (the Python client cannot send it). */
   entry: string | null;
   /** A program this worker cannot run: the task must fail at once with an error matching `error`. */
-  knownGap: { error: string; why: string } | null;
+  knownGap: { error: string; code?: number; why: string } | null;
   expected: {
     exitCode: number;
     stdout: { exact: string } | { pattern: string } | null;

@@ -8,9 +8,21 @@
  * A result is read within `maxResultBytes` (result-body.ts).
  */
 import { Socket, type Channel } from "phoenix";
-import { base64Of, ErrorCode, isErrorCode, MotivusError, textOf } from "motivus-protocol";
-import { ClientEvent, DriverResult, Topic, type ResultContent, type TaskBody, type TaskPush } from "motivus-protocol";
-import { describeIssues } from "motivus-protocol";
+import {
+  base64Of,
+  ClientEvent,
+  describeIssues,
+  DriverResult,
+  ErrorCode,
+  isErrorCode,
+  MiB,
+  MotivusError,
+  type ResultContent,
+  type TaskBody,
+  type TaskPush,
+  textOf,
+  Topic,
+} from "motivus-protocol";
 import { frameChannel, type FrameChannel, type PushReply } from "./phoenix-adapter.js";
 import { Registry } from "./registry.js";
 import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
@@ -46,7 +58,6 @@ export interface DriverLogger {
   warn(message: string): void;
 }
 
-const MiB = 1024 * 1024;
 export const DRIVER_DEFAULTS = { maxResultBytes: 256 * MiB, maxFrameBytes: 256 * MiB, maxResends: 3 } as const;
 
 /**

@@ -2,8 +2,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { fromBase64 } from "motivus-protocol";
-import type { ResultContent } from "motivus-protocol";
+import { fromBase64, type ResultContent } from "motivus-protocol";
 import { tooLarge } from "./result-body.js";
 
 const encoded = new Map<string, { version: string; base64: Promise<string> }>();

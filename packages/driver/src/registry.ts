@@ -3,8 +3,7 @@
  * ask the marketplace registry for the version's URLs, download the wasm and
  * the loader, inline them as base64. Each version is fetched once per client.
  */
-import { ErrorCode, MotivusError, toBase64 } from "motivus-protocol";
-import { HttpPath, RegistryResponse } from "motivus-protocol";
+import { ErrorCode, HttpPath, MotivusError, RegistryResponse, toBase64 } from "motivus-protocol";
 import { TaskDefinitionError } from "./task-definition.js";
 
 /** The algorithm registry could not be read (it answered an error, or nothing). */
@@ -13,14 +12,15 @@ export class RegistryError extends MotivusError {
   readonly code = ErrorCode.registryFailed;
 }
 
-export interface ResolvedBundle {
+/** One algorithm version as the registry gives it: its wasm and loader (base64) and its data package's link. */
+export interface RegistryVersion {
   wasm: string;
   loader: string;
   dataLink: string | null;
 }
 
 export class Registry {
-  private resolved = new Map<string, Promise<ResolvedBundle>>();
+  private resolved = new Map<string, Promise<RegistryVersion>>();
   private readonly host: string;
 
   /**
@@ -31,7 +31,7 @@ export class Registry {
     this.host = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `http://${host}`;
   }
 
-  resolve(name: string, version: string): Promise<ResolvedBundle> {
+  resolve(name: string, version: string): Promise<RegistryVersion> {
     const key = `${name}@${version}`;
     let bundle = this.resolved.get(key);
     if (!bundle) {
@@ -42,7 +42,7 @@ export class Registry {
     return bundle;
   }
 
-  private async fetchBundle(name: string, version: string): Promise<ResolvedBundle> {
+  private async fetchBundle(name: string, version: string): Promise<RegistryVersion> {
     const url = `${this.host.replace(/\/$/, "")}${HttpPath.registry}?name=${encodeURIComponent(name)}`;
     const listing = RegistryResponse.parse(await (await get(url)).json());
     const found = listing.data.flatMap((a) => a.versions).find((v) => v.name === version);

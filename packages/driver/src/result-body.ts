@@ -6,8 +6,7 @@
  * as soon as it passes `maxBytes`, before it is turned into text or parsed.
  */
 import { Gunzip, gunzipSync } from "fflate";
-import { ErrorCode, fromBase64, MotivusError, parseResultContent } from "motivus-protocol";
-import type { ResultContent } from "motivus-protocol";
+import { ErrorCode, fromBase64, MotivusError, parseResultContent, type ResultContent } from "motivus-protocol";
 
 /** A result body that inflates past the driver's `maxResultBytes`. */
 export class ResultTooLargeError extends MotivusError {

@@ -13,9 +13,15 @@
  * no replies, so a reply alone would leave it waiting for ever).
  */
 import { EventEmitter } from "node:events";
-import { failureAnswer } from "motivus-protocol";
-import { ClientEvent, WorkerEvent, type ClusterCounts, type TaskPush, type WorkerResult } from "motivus-protocol";
-import { ErrorCode } from "motivus-protocol";
+import {
+  ClientEvent,
+  type ClusterCounts,
+  ErrorCode,
+  failureAnswer,
+  type TaskPush,
+  WorkerEvent,
+  type WorkerResult,
+} from "motivus-protocol";
 import { refusal } from "./admission.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import type { Peer, Task } from "./task.js";

@@ -14,11 +14,10 @@ import type { Duplex } from "node:stream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebSocketServer } from "ws";
-import { SocketPath, type ClusterCounts, type TaskBody } from "motivus-protocol";
-import { vsnOf } from "motivus-protocol";
+import { type ClusterCounts, SocketPath, type TaskBody, vsnOf } from "motivus-protocol";
 import { Accounts } from "./accounts.js";
 import { startHeadlessWorkers, type HeadlessWorkers } from "./browsers.js";
-import { Connection, type Endpoint } from "./connection.js";
+import { SocketSession, type Endpoint } from "./socket-session.js";
 import { StaticFiles } from "./files.js";
 import { resolveLimits, type Limits } from "./limits.js";
 import { bodyFor, originOfHost } from "./links.js";
@@ -69,7 +68,7 @@ export class LoopbackServer {
   readonly limits: Limits;
   private readonly http: Server;
   private readonly sockets: WebSocketServer;
-  private readonly connections = new Set<Connection>();
+  private readonly sessions = new Set<SocketSession>();
   private readonly accounts: Accounts;
   private readonly files: StaticFiles;
   /** Set once listening: the policy needs the port. */
@@ -149,14 +148,14 @@ export class LoopbackServer {
 
   stats(): LoopbackStats {
     const count = (endpoint: Endpoint) =>
-      [...this.connections].filter((c) => c.endpoint === endpoint).reduce((n, c) => n + c.joinedChannels(), 0);
+      [...this.sessions].filter((c) => c.endpoint === endpoint).reduce((n, c) => n + c.joinedChannels(), 0);
     return { drivers: count("client"), workers: count("worker"), ...this.scheduler.counts() };
   }
 
   async close(): Promise<void> {
     await this.browsers?.close().catch(() => {});
     this.scheduler.stop();
-    for (const connection of this.connections) connection.close();
+    for (const session of this.sessions) session.close();
     this.sockets.close();
     this.http.closeAllConnections();
     await new Promise<void>((ok) => this.http.close(() => ok()));
@@ -193,7 +192,7 @@ export class LoopbackServer {
     const reached = originOfHost(req.headers.host, this.origins.ownOrigin);
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       socket.off("error", onError);
-      const connection = new Connection(ws, socket, {
+      const session = new SocketSession(ws, socket, {
         endpoint,
         vsn,
         grant,
@@ -204,8 +203,8 @@ export class LoopbackServer {
         ...(endpoint === "worker" ? { bodyFor: (body: TaskBody) => bodyFor(body, reached, this.origins.ownOrigin) } : {}),
         log: this.log,
       });
-      this.connections.add(connection);
-      ws.on("close", () => this.connections.delete(connection));
+      this.sessions.add(session);
+      ws.on("close", () => this.sessions.delete(session));
     });
   }
 }

@@ -4,7 +4,7 @@
 // a host page with a strict Content-Security-Policy allows exactly that hash (docs/embedding.md).
 // Built apart from the library so the text, and so its hash, is known before the library is.
 import { createHash } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
 
 const here = new URL("..", import.meta.url);
@@ -60,6 +60,8 @@ await writeFile(
     `export const LEGACY_PRELUDE = ${JSON.stringify(prelude)};\n`,
 );
 
+// The first step of the build: a fresh dist/, so nothing of an earlier build is packed.
+await rm(new URL("dist/", here), { recursive: true, force: true });
 await mkdir(new URL("dist/", here), { recursive: true });
 const csp = {
   package: "motivus-worker",

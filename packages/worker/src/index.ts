@@ -277,6 +277,7 @@ export function createWorker(options: WorkerOptions = {}): MotivusWorker {
 }
 
 export { OptionsError, type WorkerOptions } from "./config.js";
+export { ErrorCode, MotivusError } from "motivus-protocol";
 export { describeBudget, describeReason, type Budget, type Reason } from "./policy/rules.js";
 export type { CacheStats } from "./cache/data-links.js";
 export type { Logger } from "./events.js";

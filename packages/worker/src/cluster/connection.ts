@@ -9,6 +9,7 @@ import { Socket, type Channel } from "phoenix";
 import type { ResolvedConfig } from "../config.js";
 import {
   AbortTask,
+  describeIssues,
   GuestResponse,
   HttpPath,
   Input,
@@ -18,7 +19,6 @@ import {
   WorkerEvent,
   type WorkerResult,
 } from "motivus-protocol";
-import { describeIssues } from "motivus-protocol";
 
 export interface ConnectionHandlers {
   /** The channel is joined (first time or after a reconnect): offer slots again, with new tids. */

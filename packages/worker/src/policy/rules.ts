@@ -4,6 +4,7 @@
  * tabs, data saver) in; one budget the pool obeys out. No browser API is
  * touched here (signals.ts reads them), so every rule is unit-tested.
  */
+import { MiB } from "motivus-protocol";
 
 /** Why the budget is below the visitor's choice. Each one is a rule, and each shows in the status. */
 export const Reason = {
@@ -166,8 +167,6 @@ export function defaultThreads(cores: number | undefined, memoryGiB: number | un
   const byMemory = memoryGiB <= 2 ? 1 : memoryGiB <= 4 ? 2 : Infinity;
   return Math.min(byCores, byMemory);
 }
-
-const MiB = 1024 * 1024;
 
 /** Each reason in English words, as a status shows it. */
 export function describeReason(

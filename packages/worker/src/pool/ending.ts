@@ -2,9 +2,7 @@
  * What each way a task can end means: the answer the cluster gets (if any), and the error and
  * code the page's listeners and the driver see. One pure function, so every ending is tested.
  */
-import { failureAnswer } from "motivus-protocol";
-import type { WorkerResult } from "motivus-protocol";
-import { ErrorCode } from "motivus-protocol";
+import { ErrorCode, failureAnswer, type WorkerResult } from "motivus-protocol";
 import type { RunnerOutcome } from "../messages/runner.js";
 import type { ForcedEnd } from "./slot.js";
 

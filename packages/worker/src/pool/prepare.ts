@@ -4,8 +4,7 @@
  * algorithm's content key. A worker that already runs this algorithm gets the
  * key alone: nothing of the bundle is decoded, hashed or copied for it again.
  */
-import { ErrorCode, fromBase64, MotivusError } from "motivus-protocol";
-import type { Input } from "motivus-protocol";
+import { ErrorCode, fromBase64, type Input, MotivusError } from "motivus-protocol";
 import type { DataLinks } from "../cache/data-links.js";
 import type { BundleRef, RunnerTask } from "../messages/runner.js";
 import type { BundleKeys } from "./bundle-keys.js";

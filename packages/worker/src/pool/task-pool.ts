@@ -6,8 +6,7 @@
  * working. Knows nothing about sockets or loaders.
  */
 import * as Comlink from "comlink";
-import type { Input, WorkerResult } from "motivus-protocol";
-import { ErrorCode, MotivusError } from "motivus-protocol";
+import { ErrorCode, type Input, MotivusError, type WorkerResult } from "motivus-protocol";
 import type { DataLinks } from "../cache/data-links.js";
 import { consoleLogger, type Emitter, type Logger } from "../events.js";
 import { restMs } from "../policy/rules.js";

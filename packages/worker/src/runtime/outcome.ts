@@ -1,6 +1,5 @@
 /** A task's result in wire form: gzip(JSON) base64 body, base64 stdout/stderr. */
-import { encodeResultBody } from "motivus-protocol";
-import type { ResultContent } from "motivus-protocol";
+import { encodeResultBody, type ResultContent } from "motivus-protocol";
 import type { RunnerError } from "./errors.js";
 import type { LoaderShape, RunnerOutcome } from "../messages/runner.js";
 import type { ShapeResult } from "./shape-result.js";

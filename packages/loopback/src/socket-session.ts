@@ -12,19 +12,24 @@ import type { WebSocket } from "ws";
 import {
   ClientEvent,
   type ClusterCounts,
+  decodeFrame,
+  describeIssues,
+  encodeFrame,
+  type Frame,
+  FrameError,
   InputRequest,
   PHOENIX_TOPIC,
   PhxEvent,
+  type Ref,
   SetValidation,
   type TaskBody,
   TaskPush,
   Topic,
+  type Vsn,
   WorkerEvent,
   WorkerResult,
 } from "motivus-protocol";
-import { describeIssues } from "motivus-protocol";
 import type { Grant } from "./accounts.js";
-import { decodeFrame, encodeFrame, FrameError, type Frame, type Ref, type Vsn } from "motivus-protocol";
 import type { Peer, Scheduler } from "./scheduler.js";
 
 export type Endpoint = "worker" | "client";
@@ -72,7 +77,7 @@ interface Channel extends Peer {
 /** A worker hears the cluster's stats at most this often: they are display-only, a frame per result is not. */
 const STATS_EVERY_MS = 1000;
 
-export class Connection {
+export class SocketSession {
   private channels = new Map<string, Channel>();
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
