@@ -61,6 +61,23 @@ export const HttpPath = {
 const base64 = z.string();
 const fileMap = z.record(z.string(), z.string());
 
+/**
+ * *ours*: a bundle file (wasm or loader) by reference, in place of its inline base64, for a worker that
+ * announced `BUNDLE_REFS` when it joined (docs/protocol.md, "Bundles by reference"). The bytes are at
+ * `url`, on the cluster's origin; their SHA-256 (hex) and size say what they must be.
+ */
+export const BundleFileRef = z.object({
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  size: z.number().check(z.int(), z.gte(0)),
+  url: z.string(),
+});
+export type BundleFileRef = z.infer<typeof BundleFileRef>;
+
+/** *ours*: the worker's join payload field that asks for bundles by reference (a real cluster ignores it). */
+export const BUNDLE_REFS = "bundle_refs";
+/** *ours*: where the loopback cluster serves the bundle files it keeps, by SHA-256: `<path><sha256>`. */
+export const BUNDLE_STORE_PATH = "/api/loopback/bundles/";
+
 /** The `body` of a task: what the driver asks a worker to run. */
 export const TaskBody = z.looseObject({
   run_type: z.nullish(z.string()),
@@ -70,6 +87,10 @@ export const TaskBody = z.looseObject({
   result_files: z.nullish(fileMap),
   wasm: z.nullish(base64),
   loader: z.nullish(base64),
+  /** *ours*: `wasm` by reference (then `wasm` is absent). */
+  wasm_ref: z.optional(BundleFileRef),
+  /** *ours*: `loader` by reference (then `loader` is absent). */
+  loader_ref: z.optional(BundleFileRef),
   data_link: z.nullish(z.string()),
   /** *ours*: the export to call instead of `main` (wasm-bindgen). */
   entry: z.nullish(z.string()),
