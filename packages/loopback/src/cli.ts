@@ -53,6 +53,10 @@ Limits (each also an option of startLoopback):
                      maxQueuedBytes)
   --max-frame-mib N  largest frame a socket accepts, in MiB (default ${d.maxFrameBytes / MiB},
                      maxFrameBytes)
+  --max-stored-bundles-mib N
+                     MiB of bundle files (wasm, loader) the bundle store keeps for workers
+                     that take them by reference, least recently used out first
+                     (default ${d.maxStoredBundleBytes / MiB}, maxStoredBundleBytes)
   --max-task-depth N deepest nesting of arrays and objects in a task's body (default
                      ${d.maxTaskDepth}, maxTaskDepth); deeper tasks are refused
   (idleTimeoutMs, default ${d.idleTimeoutMs / 1000} s: a socket silent that long is closed)
@@ -63,7 +67,9 @@ Point a driver at it:
   python driver.py
 
 HTTP: /                      demo page (browser worker)
-      /api/loopback/stats    connected drivers and workers, slots, task counts
+      /api/loopback/stats    connected drivers and workers, slots, task counts, stored bundles
+      /api/loopback/bundles/<sha256>
+                             a bundle file, for workers that take bundles by reference
 `;
 
 function count(value: string | undefined, name: string, fallback: number): number {
@@ -81,6 +87,7 @@ const LIMIT_FLAGS: [flag: string, option: keyof Limits, factor: number][] = [
   ["max-queued-tasks", "maxQueuedTasks", 1],
   ["max-queued-mib", "maxQueuedBytes", MiB],
   ["max-frame-mib", "maxFrameBytes", MiB],
+  ["max-stored-bundles-mib", "maxStoredBundleBytes", MiB],
   ["max-task-depth", "maxTaskDepth", 1],
 ];
 

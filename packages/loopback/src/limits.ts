@@ -20,6 +20,8 @@ export interface Limits {
   maxQueuedTasks: number;
   /** Bytes of task frames the cluster holds at once (waiting or running), counted as the frames' text length. Default 512 MiB. */
   maxQueuedBytes: number;
+  /** Bytes of bundle files (wasm, loader) the bundle store keeps, least recently used out first. Default 512 MiB. */
+  maxStoredBundleBytes: number;
   /** Close a socket silent this long. Default 30 s, as production. */
   idleTimeoutMs: number;
 }
@@ -32,6 +34,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxAttempts: 3,
   maxQueuedTasks: 10_000,
   maxQueuedBytes: 512 * MiB,
+  maxStoredBundleBytes: 512 * MiB,
   idleTimeoutMs: 30_000,
 });
 

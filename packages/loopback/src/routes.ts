@@ -1,13 +1,14 @@
 /**
  * The loopback cluster's HTTP side: the small API a worker and a driver need
- * (guest token, user, algorithm registry, statistics) and the static files.
+ * (guest token, user, algorithm registry, statistics, the bundle store) and the static files.
  * A page of a foreign origin gets a 403 from the API, which it may read (so
  * the page can say which `--allow-origin` would admit it) and nothing else;
  * an allowed page gets its own origin echoed, never `*` (origins.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpPath } from "motivus-protocol";
+import { BUNDLE_STORE_PATH, HttpPath } from "motivus-protocol";
 import type { Accounts } from "./accounts.js";
+import type { BundleKind, BundleStore } from "./bundle-store.js";
 import type { StaticFiles } from "./files.js";
 import { originOfHost } from "./links.js";
 import type { OriginPolicy } from "./origins.js";
@@ -17,6 +18,7 @@ export interface RouteContext {
   accounts: Accounts;
   origins: OriginPolicy;
   files: StaticFiles;
+  bundles: BundleStore;
   algorithms: string | null;
   /** This server's origin, when a request has no Host header. */
   origin: () => string;
@@ -69,6 +71,8 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
     return json(res, 200, await lookup(context.algorithms, url.searchParams.get("name") ?? "", base, own));
   }
   if (req.method === "GET" && path === "/api/loopback/stats") return json(res, 200, context.stats());
+  if ((req.method === "GET" || req.method === "HEAD") && path.startsWith(BUNDLE_STORE_PATH))
+    return serveBundle(req, res, path, context.bundles);
   if (req.method === "GET" && path === EMPTY_LOADER_PATH) {
     res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "content-length": "0" });
     return void res.end();
@@ -80,6 +84,34 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
     if (served === "refused") return json(res, 400, { error: `${path} is not a path inside this server's folders` });
   }
   json(res, 404, { error: `nothing at ${req.method} ${path}` });
+}
+
+const BUNDLE_FILE = new RegExp(`^${BUNDLE_STORE_PATH}([0-9a-f]{64})$`);
+const BUNDLE_TYPES: Record<BundleKind, string> = {
+  wasm: "application/wasm", // a browser compiles it while it downloads
+  loader: "text/javascript; charset=utf-8",
+};
+
+/** Whether an If-None-Match header names `etag` (or `*`); weak tags compare equal here, as for any GET. */
+function namesTag(header: string | undefined, etag: string): boolean {
+  return header !== undefined && header.split(",").some((tag) => ["*", etag].includes(tag.trim().replace(/^W\//, "")));
+}
+
+/** `GET <BUNDLE_STORE_PATH><sha256>`: a stored bundle file, named by its content, so cached for good. */
+function serveBundle(req: IncomingMessage, res: ServerResponse, path: string, bundles: BundleStore): void {
+  const sha256 = BUNDLE_FILE.exec(path)?.[1];
+  const missing = () =>
+    json(res, 404, {
+      error: `no bundle file here: the store holds files by the lowercase hex SHA-256 of their bytes, and not this one`,
+    });
+  if (sha256 === undefined || !bundles.knows(sha256)) return missing();
+  const etag = `"${sha256}"`;
+  const cached = { etag, "cache-control": "public, max-age=31536000, immutable" };
+  if (namesTag(req.headers["if-none-match"], etag)) return void res.writeHead(304, cached).end();
+  const file = bundles.file(sha256);
+  if (!file) return missing();
+  res.writeHead(200, { ...cached, "content-type": BUNDLE_TYPES[file.kind], "content-length": file.bytes.length });
+  res.end(req.method === "HEAD" ? undefined : file.bytes);
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {

@@ -23,6 +23,7 @@ import {
   type WorkerResult,
 } from "motivus-protocol";
 import { refusal } from "./admission.js";
+import { BundleStore } from "./bundle-store.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import type { Peer, Task } from "./task.js";
 import { TaskQueue } from "./task-queue.js";
@@ -57,7 +58,11 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   private readonly holding = { tasks: 0, bytes: 0 };
   private readonly totals = { done: 0, failed: 0, aborted: 0, requeued: 0, refused: 0, lost: 0 };
 
-  constructor(private readonly limits: Limits = { ...DEFAULT_LIMITS }) {
+  /** `bundles`: where the tasks' inline files are kept while they are in the cluster. */
+  constructor(
+    private readonly limits: Limits = { ...DEFAULT_LIMITS },
+    readonly bundles = new BundleStore(limits.maxStoredBundleBytes),
+  ) {
     super();
     this.workers = new WorkerChannels(limits.maxSlotsPerWorker);
   }
@@ -77,6 +82,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     }
     this.holding.tasks++;
     this.holding.bytes += bytes;
+    // Decoded and hashed once, here: re-queues and re-dispatches reuse it.
+    task.files = this.bundles.hold(push.body);
     this.queue.add(task);
     this.emit("event", { kind: "queued", task });
     this.match();
@@ -197,7 +204,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     try {
       // Encoding happens here (JSON.stringify); admission keeps bodies shallow, and should it still
       // throw, the task is answered with the error instead of taking the cluster down.
-      const body = worker.bodyFor?.(task.push.body) ?? task.push.body;
+      const body = worker.bodyFor?.(task) ?? task.push.body;
       worker.push(WorkerEvent.input, { tid, type: task.push.type, body });
     } catch (err) {
       slots.free.add(tid);
@@ -262,6 +269,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   private forget(task: Task): void {
     this.holding.tasks--;
     this.holding.bytes -= task.bytes;
+    if (task.files) this.bundles.release(task.files);
+    delete task.files;
   }
 
   private abort(task: Task, reason: string): void {

@@ -17,6 +17,7 @@ import { WebSocketServer } from "ws";
 import { type ClusterCounts, SocketPath, type TaskBody, vsnOf } from "motivus-protocol";
 import { Accounts } from "./accounts.js";
 import { startHeadlessWorkers, type HeadlessWorkers } from "./browsers.js";
+import type { BundleStoreCounts } from "./bundle-store.js";
 import { SocketSession, type Endpoint } from "./socket-session.js";
 import { StaticFiles } from "./files.js";
 import { resolveLimits, type Limits } from "./limits.js";
@@ -25,7 +26,7 @@ import { logLineOf } from "./log-lines.js";
 import { OriginPolicy } from "./origins.js";
 import { ALGORITHMS_PATH } from "./registry.js";
 import { json, requestUrl, route } from "./routes.js";
-import { Scheduler, type SchedulerCounts } from "./scheduler.js";
+import { Scheduler, type SchedulerCounts, type Task } from "./scheduler.js";
 
 export interface LoopbackOptions extends Partial<Limits> {
   /** 0 picks a free port. Default 7070. */
@@ -52,7 +53,7 @@ export interface LoopbackOptions extends Partial<Limits> {
 }
 
 /** What `GET /api/loopback/stats` answers, and a worker's `stats` event carries. */
-export type LoopbackStats = ClusterCounts & SchedulerCounts;
+export type LoopbackStats = ClusterCounts & SchedulerCounts & BundleStoreCounts;
 
 const ENDPOINTS: Record<string, Endpoint> = {
   [SocketPath.worker]: "worker",
@@ -96,6 +97,7 @@ export class LoopbackServer {
         accounts: this.accounts,
         origins: this.origins,
         files: this.files,
+        bundles: this.scheduler.bundles,
         algorithms: options.algorithms ?? null,
         origin: () => this.origin,
         stats: () => this.stats(),
@@ -149,7 +151,12 @@ export class LoopbackServer {
   stats(): LoopbackStats {
     const count = (endpoint: Endpoint) =>
       [...this.sessions].filter((c) => c.endpoint === endpoint).reduce((n, c) => n + c.joinedChannels(), 0);
-    return { drivers: count("client"), workers: count("worker"), ...this.scheduler.counts() };
+    return {
+      drivers: count("client"),
+      workers: count("worker"),
+      ...this.scheduler.counts(),
+      ...this.scheduler.bundles.counts(),
+    };
   }
 
   async close(): Promise<void> {
@@ -159,6 +166,17 @@ export class LoopbackServer {
     this.sockets.close();
     this.http.closeAllConnections();
     await new Promise<void>((ok) => this.http.close(() => ok()));
+  }
+
+  /**
+   * A task's body as the worker that reached the cluster at `reached` gets it: its links to the
+   * cluster on that origin (links.ts), and its bundle files as references there (or on this
+   * server's origin) when the worker asked for them.
+   */
+  private bodyFor(task: Task, reached: string | null, byReference: boolean): TaskBody {
+    const body = bodyFor(task.push.body, reached, this.origins.ownOrigin);
+    if (!byReference || !task.files) return body;
+    return this.scheduler.bundles.byReference(body, task.files, reached ?? this.origin);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -200,7 +218,9 @@ export class LoopbackServer {
         counts: () => this.stats(),
         idleTimeoutMs: this.limits.idleTimeoutMs,
         maxSlotsPerWorker: this.limits.maxSlotsPerWorker,
-        ...(endpoint === "worker" ? { bodyFor: (body: TaskBody) => bodyFor(body, reached, this.origins.ownOrigin) } : {}),
+        ...(endpoint === "worker"
+          ? { bodyFor: (task: Task, byReference: boolean) => this.bodyFor(task, reached, byReference) }
+          : {}),
         log: this.log,
       });
       this.sessions.add(session);

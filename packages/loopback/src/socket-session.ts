@@ -10,6 +10,7 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import {
+  BUNDLE_REFS,
   ClientEvent,
   type ClusterCounts,
   decodeFrame,
@@ -30,7 +31,7 @@ import {
   WorkerResult,
 } from "motivus-protocol";
 import type { Grant } from "./accounts.js";
-import type { Peer, Scheduler } from "./scheduler.js";
+import type { Peer, Scheduler, Task } from "./scheduler.js";
 
 export type Endpoint = "worker" | "client";
 
@@ -53,8 +54,8 @@ export interface ConnectionOptions {
   idleTimeoutMs: number;
   /** For the reply to an offer past it (the scheduler enforces it). */
   maxSlotsPerWorker: number;
-  /** A worker socket: a task's body as this worker gets it (links.ts). */
-  bodyFor?: (body: TaskBody) => TaskBody;
+  /** A worker socket: a task's body as this worker gets it (links.ts), by reference when its channel asked (bundle-store.ts). */
+  bodyFor?: (task: Task, byReference: boolean) => TaskBody;
   log: (line: string) => void;
 }
 
@@ -214,23 +215,28 @@ export class SocketSession {
     // Phoenix semantics: joining a topic again replaces the earlier join.
     const previous = this.channels.get(topic);
     if (previous) this.leave(previous);
+    const { bodyFor } = this.options;
+    const byReference = this.options.endpoint === "worker" && asksForReferences(frame.payload);
     const channel: Channel = {
       id: nextChannelId++,
       topic,
       trusted: this.options.grant.trusted,
       joinRef: frame.joinRef ?? frame.ref,
       lobby,
-      bodyFor: this.options.bodyFor,
+      ...(bodyFor ? { bodyFor: (task: Task) => bodyFor(task, byReference) } : {}),
       push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
     };
     this.channels.set(topic, channel);
     this.reply(frame, "ok", lobby ? { uuid: this.options.grant.user.uuid } : {});
-    if (this.options.endpoint === "worker") {
-      const trust = channel.trusted
-        ? "trusted"
-        : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
-      this.options.log(`worker ${topic.slice(-8)} joined, ${trust}`);
-    }
+    if (this.options.endpoint === "worker") this.logWorkerJoined(channel, byReference);
+  }
+
+  private logWorkerJoined(channel: Channel, byReference: boolean): void {
+    const trust = channel.trusted
+      ? "trusted"
+      : "untrusted (a guest on a cluster with a token): gets work tasks only, never trusted_work";
+    const bundles = byReference ? ", takes bundles by reference" : "";
+    this.options.log(`worker ${channel.topic.slice(-8)} joined, ${trust}${bundles}`);
   }
 
   private leave(channel: Channel): void {
@@ -358,4 +364,9 @@ export class SocketSession {
       }
     }
   }
+}
+
+/** Whether a worker's join payload asks for bundles by reference (`{"bundle_refs": 1}`; docs/protocol.md). */
+function asksForReferences(payload: unknown): boolean {
+  return typeof payload === "object" && payload !== null && Boolean((payload as Record<string, unknown>)[BUNDLE_REFS]);
 }

@@ -1,5 +1,6 @@
 /** A task as the loopback cluster holds it, and the channels it moves between. */
 import type { TaskBody, TaskPush } from "motivus-protocol";
+import type { TaskFiles } from "./bundle-store.js";
 
 /** A joined channel the scheduler can push events to. */
 export interface Peer {
@@ -9,8 +10,12 @@ export interface Peer {
   readonly topic: string;
   /** A worker channel that may run `trusted_work` (accounts.ts says who is). */
   readonly trusted: boolean;
-  /** A worker: a task's body as this worker gets it (its links to the cluster on the origin it reached the cluster by, links.ts); absent: as the driver sent it. */
-  bodyFor?(body: TaskBody): TaskBody;
+  /**
+   * A worker: a task's body as this worker gets it (its links to the cluster on the origin it
+   * reached the cluster by, links.ts; its bundle files by reference if it asked, bundle-store.ts);
+   * absent: as the driver sent it.
+   */
+  bodyFor?(task: Task): TaskBody;
   push(event: string, payload: unknown): void;
 }
 
@@ -21,6 +26,8 @@ export interface Task {
   /** The text length of the frame it came in, counted against `maxQueuedBytes`. */
   readonly bytes: number;
   readonly queuedAt: number;
+  /** Its inline wasm and loader, held in the bundle store from admission until it leaves the cluster. */
+  files?: TaskFiles;
   dispatchedAt?: number;
   /** How many times it was handed to a worker. */
   attempts: number;
