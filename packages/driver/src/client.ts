@@ -5,7 +5,8 @@
  * are sent again when the channel rejoins, because the cluster drops a
  * driver's tasks when its channel closes, at most `maxResends` times: a task
  * whose result keeps closing the connection is rejected, not sent for ever.
- * A result is read within `maxResultBytes` (result-body.ts).
+ * A result is read within `maxResultBytes` (result-body.ts). A cluster that keeps bundles (the
+ * loopback) gets each wasm and loader once and tasks naming them (bundle-uploads.ts).
  */
 import { Socket, type Channel } from "phoenix";
 import {
@@ -23,6 +24,7 @@ import {
   textOf,
   Topic,
 } from "motivus-protocol";
+import { BundleUploads } from "./bundle-uploads.js";
 import { frameChannel, type FrameChannel, type PushReply } from "./phoenix-adapter.js";
 import { Registry } from "./registry.js";
 import { decodeResultBodyWithin, ResultTooLargeError } from "./result-body.js";
@@ -119,6 +121,9 @@ export class Client {
   /** Tasks pushed and not yet acknowledged, by the push's frame ref. */
   private unacknowledged = new Map<string, Pending>();
   private generation = 0;
+  /** Pushes waiting for their files' hashes and uploads, in the order they were sent. */
+  private outbox: Promise<void> = Promise.resolve();
+  private wiring = 0;
   private readonly frames: FrameChannel;
   readonly clientId = crypto.randomUUID();
 
@@ -129,6 +134,7 @@ export class Client {
     private readonly logDir: string | null,
     private readonly limits: { maxResultBytes: number; maxFrameBytes: number; maxResends: number },
     private readonly logger: DriverLogger,
+    private readonly uploads: BundleUploads,
   ) {
     this.frames = frameChannel(socket, channel);
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
@@ -139,7 +145,8 @@ export class Client {
     const uri = options.uri ?? env("WEBSOCKET_URI");
     if (!uri) throw new ConnectError("no cluster to connect to: set WEBSOCKET_URI or pass { uri }");
     const token = options.token ?? env("APPLICATION_TOKEN") ?? "";
-    const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? new URL(uri).origin.replace(/^ws/, "http"));
+    const origin = new URL(uri).origin.replace(/^ws/, "http");
+    const registry = new Registry(options.registry ?? env("ALGORITHM_REPO_HOST") ?? origin);
     const limits = {
       maxResultBytes: options.maxResultBytes ?? DRIVER_DEFAULTS.maxResultBytes,
       maxFrameBytes: options.maxFrameBytes ?? DRIVER_DEFAULTS.maxFrameBytes,
@@ -162,8 +169,9 @@ export class Client {
         options.logDir === undefined ? ".motivus/logs" : options.logDir,
         limits,
         options.logger ?? console,
+        new BundleUploads(origin, token, options.logger ?? console),
       );
-      await joinOnce(channel, timeoutMs, false, () => client.rejoined());
+      await joinOnce(channel, timeoutMs, false, (reply) => client.rejoined(reply));
       return client;
     } catch (err) {
       socket.disconnect();
@@ -258,7 +266,24 @@ export class Client {
     }
     pending.sends++;
     pending.sentIn = this.generation;
-    this.unacknowledged.set(this.frames.push(ClientEvent.task, pending.push), pending);
+    if (!this.uploads.active && this.wiring === 0) return this.push(pending, pending.push);
+    // Hashing and uploads run at once; the pushes still go out in order.
+    const generation = this.generation;
+    const wired = this.uploads.wire(pending.push);
+    wired.catch(() => {}); // handled below, in turn
+    this.wiring++;
+    this.outbox = this.outbox
+      .then(async () => {
+        const push = await wired;
+        // A rejoin since sends it again (to a cluster that may not hold its files); an answered task is done.
+        if (generation === this.generation) this.push(pending, push);
+      })
+      .catch((err: Error) => this.settle(pending, () => pending.reject(err)))
+      .finally(() => this.wiring--);
+  }
+
+  private push(pending: Pending, push: TaskPush): void {
+    if (this.byRef.has(pending.ref)) this.unacknowledged.set(this.frames.push(ClientEvent.task, push), pending);
   }
 
   /** The cluster's reply to a task push: an error reply is the task's answer. */
@@ -275,9 +300,10 @@ export class Client {
     );
   }
 
-  private rejoined(): void {
+  private rejoined(reply: unknown): void {
     this.unacknowledged.clear(); // replies to the last connection's pushes never come
     this.generation++;
+    this.uploads.reset(reply); // the cluster may be another one now: uploads and what it keeps start over
     for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
   }
 
@@ -328,8 +354,8 @@ export class Client {
   }
 }
 
-/** Join a channel; resolves with the first ok reply. `onJoin` runs on every later rejoin too. */
-function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: () => void): Promise<T> {
+/** Join a channel; resolves with the first ok reply. `onJoin` runs with each reply, on every later rejoin too. */
+function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, onJoin?: (reply: T) => void): Promise<T> {
   return new Promise<T>((ok, fail) => {
     const timer = setTimeout(
       () => fail(new ConnectError(`could not join ${channel.topic} within ${timeoutMs} ms: is the cluster running?`)),
@@ -339,7 +365,7 @@ function joinOnce<T>(channel: Channel, timeoutMs: number, leaveAfter: boolean, o
       .join(timeoutMs)
       .receive("ok", (response: T) => {
         clearTimeout(timer);
-        onJoin?.();
+        onJoin?.(response);
         if (leaveAfter) channel.leave();
         ok(response);
       })

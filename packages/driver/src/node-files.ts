@@ -1,4 +1,5 @@
-/** The driver's disk side, Node only: bundles in, result files and logs out. */
+/** The driver's disk side, Node only: bundles in, result files and logs out; and hashing them. */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -17,6 +18,11 @@ export async function readBase64(path: string): Promise<string> {
   base64.catch(() => encoded.delete(path));
   encoded.set(path, { version, base64 });
   return base64;
+}
+
+/** Lowercase hex SHA-256 of a bundle file (bundle-uploads.ts). */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** A large result body through Node's zlib (fflate's streaming inflate took ~0.5 s for 20 MiB); it stops at `maxBytes`. */

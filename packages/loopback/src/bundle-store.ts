@@ -11,6 +11,12 @@
  *   ends, and the byte cap still holds. A file larger than the whole cap is never stored: each
  *   fetch of it is decoded from its task.
  *
+ * A driver that was told of the store (the driver channel's join reply) uploads each file once
+ * (`upload`) and sends `wasm_ref` / `loader_ref` instead of the bytes. Such a task has no text to
+ * restore its file from, so while a task holds it by reference the stored file is pinned: never
+ * evicted. The cap still holds: what cannot fit beside the pinned files is not stored (an upload
+ * is then refused, and the driver sends that file inline).
+ *
  * Decoding and hashing happen once per task, at submission (`hold`): about 18 ms for 10 MiB on one
  * core (12 ms base64, 8 ms SHA-256; JSON.parse of that task's frame is 23 ms). A text equal to one a
  * held task carries (a driver sending many tasks of one algorithm) is found by string equality in
@@ -34,6 +40,8 @@ export type TaskFiles = Partial<Record<BundleKind, StoredFile>>;
 export interface BundleStoreCounts {
   stored_bundles: number;
   stored_bundle_bytes: number;
+  /** Files drivers uploaded that the store took. */
+  bundle_uploads: number;
 }
 
 /** A stored file: its bytes and the field it first came in (its Content-Type). */
@@ -42,9 +50,12 @@ export interface BundleFile {
   readonly kind: BundleKind;
 }
 
-/** A file held by tasks in the cluster: its text (one task's own string), for restoring it. */
+/**
+ * A file held by tasks in the cluster: its text (one task's own string), for restoring it; none when
+ * only tasks that carry it by reference hold it, which pins its stored bytes instead.
+ */
 interface Held {
-  readonly text: string;
+  text?: string;
   readonly kind: BundleKind;
   readonly size: number;
   tasks: number;
@@ -77,17 +88,40 @@ export class BundleStore {
   private readonly shaOfText = new Map<string, string>();
   private storedBytes = 0;
   private charged = 0;
+  private uploads = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  /** A task's inline files (non-empty `wasm`, `loader`): stored, and held until `release`. */
-  hold(body: TaskBody): TaskFiles {
+  /**
+   * A task's files, held until `release`: its inline ones (non-empty `wasm`, `loader`) stored, its
+   * references (`wasm_ref`, `loader_ref`) to stored files pinned. A string: why the task is refused
+   * (a reference to a file the store does not hold); then nothing is held.
+   */
+  hold(body: TaskBody): TaskFiles | string {
     const files: TaskFiles = {};
     for (const kind of KINDS) {
       const text = body[kind];
-      if (text) files[kind] = this.holdText(text, kind);
+      const ref = body[`${kind}_ref`];
+      const held =
+        ref && text ? `the task carries both ${kind} and ${kind}_ref; send one of them` : ref ? this.holdRef(ref, kind) : null;
+      if (typeof held === "string") {
+        this.release(files);
+        return held;
+      }
+      if (held) files[kind] = held;
+      else if (text) files[kind] = this.holdText(text, kind);
     }
     return files;
+  }
+
+  /**
+   * A driver's upload, its hash already checked: stored (or marked used). False when it cannot be:
+   * larger than the cap, or no room beside the files tasks pin.
+   */
+  upload(sha256: string, kind: BundleKind, bytes: Buffer): boolean {
+    const stored = this.put(sha256, { bytes: ownBuffer(bytes), kind });
+    if (stored) this.uploads++;
+    return stored;
   }
 
   /** The task that held `files` left the cluster. */
@@ -118,6 +152,24 @@ export class BundleStore {
     return copy;
   }
 
+  /**
+   * `body` for a worker that does not take references: each file the task carries by reference
+   * inline again, from the stored bytes (pinned while the task is in the cluster). A copy.
+   */
+  inline(body: TaskBody, files: TaskFiles): TaskBody {
+    const copy: TaskBody = { ...body };
+    for (const kind of KINDS) {
+      const file = files[kind];
+      if (!file || !copy[`${kind}_ref`]) continue;
+      const stored = this.file(file.sha256);
+      if (!stored)
+        throw new Error(`the ${kind} of this task (sha256 ${file.sha256}) left the bundle store while the task held it`);
+      delete copy[`${kind}_ref`];
+      copy[kind] = stored.bytes.toString("base64");
+    }
+    return copy;
+  }
+
   /** Whether the store can serve `sha256` (stored, or held by a task). */
   knows(sha256: string): boolean {
     return this.entries.has(sha256) || this.held.has(sha256);
@@ -131,14 +183,34 @@ export class BundleStore {
       return entry;
     }
     const held = this.held.get(sha256);
-    if (!held) return null;
+    if (held?.text === undefined) return null;
     const restored = { bytes: ownBuffer(Buffer.from(held.text, "base64")), kind: held.kind };
     this.put(sha256, restored);
     return restored;
   }
 
   counts(): BundleStoreCounts {
-    return { stored_bundles: this.entries.size, stored_bundle_bytes: this.storedBytes };
+    return { stored_bundles: this.entries.size, stored_bundle_bytes: this.storedBytes, bundle_uploads: this.uploads };
+  }
+
+  /** A reference from a driver's task: held when the store has that file, of that size; else why not. */
+  private holdRef(ref: BundleFileRef, kind: BundleKind): StoredFile | string {
+    const { sha256, size } = ref;
+    const known = this.entries.get(sha256)?.bytes.length ?? this.held.get(sha256)?.size;
+    if (known === undefined)
+      return `${kind}_ref names a file this cluster does not hold (sha256 ${sha256}): upload it first (PUT ${BUNDLE_STORE_PATH}<sha256>?kind=${kind}) or send the ${kind} inline`;
+    if (known !== size) return `${kind}_ref says ${size} bytes, but the file with sha256 ${sha256} has ${known}`;
+    const held = this.held.get(sha256);
+    if (held) held.tasks++;
+    else this.held.set(sha256, { kind, size, tasks: 1 }); // no text: its stored bytes are pinned
+    this.touch(sha256);
+    return { sha256, size };
+  }
+
+  /** Stored bytes only a held reference can be served from: they may not be evicted. */
+  private pinned(sha256: string): boolean {
+    const held = this.held.get(sha256);
+    return held !== undefined && held.text === undefined;
   }
 
   private holdText(text: string, kind: BundleKind): StoredFile {
@@ -152,8 +224,10 @@ export class BundleStore {
     const bytes = ownBuffer(Buffer.from(text, "base64"));
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const held = this.held.get(sha256);
-    if (held) held.tasks++;
-    else this.held.set(sha256, { text, kind, size: bytes.length, tasks: 1 });
+    if (held) {
+      held.tasks++;
+      held.text ??= text; // restorable from this text now: no longer pinned
+    } else this.held.set(sha256, { text, kind, size: bytes.length, tasks: 1 });
     this.remember(text, sha256);
     this.put(sha256, { bytes, kind });
     return { sha256, size: bytes.length };
@@ -164,15 +238,29 @@ export class BundleStore {
     this.shaOfText.set(text, sha256);
   }
 
-  /** Stores `file` (or marks it used), evicting the least recently used until it fits; a file over the cap is not stored. */
-  private put(sha256: string, file: BundleFile): void {
-    if (this.entries.has(sha256)) return this.touch(sha256);
+  /**
+   * Stores `file` (or marks it used), evicting the least recently used unpinned files until it fits;
+   * false, and nothing evicted, when it cannot fit (over the cap, or beside the pinned files).
+   */
+  private put(sha256: string, file: BundleFile): boolean {
+    if (this.entries.has(sha256)) {
+      this.touch(sha256);
+      return true;
+    }
     const cost = charge(file.bytes.length);
-    if (cost > this.maxBytes) return;
+    if (this.pinnedCharge() + cost > this.maxBytes) return false;
     while (this.charged + cost > this.maxBytes) this.evictOldest();
     this.entries.set(sha256, file);
     this.storedBytes += file.bytes.length;
     this.charged += cost;
+    return true;
+  }
+
+  /** What the pinned files count against the cap; at most one entry per file tasks hold. */
+  private pinnedCharge(): number {
+    let sum = 0;
+    for (const [sha256, held] of this.held) if (held.text === undefined && this.entries.has(sha256)) sum += charge(held.size);
+    return sum;
   }
 
   private touch(sha256: string): void {
@@ -182,8 +270,15 @@ export class BundleStore {
     this.entries.set(sha256, entry);
   }
 
+  /** Only called when unpinned files free enough room (`put`). */
   private evictOldest(): void {
-    const [sha256, entry] = this.entries.entries().next().value!;
+    let oldest: [string, BundleFile] | undefined;
+    for (const entry of this.entries) {
+      if (this.pinned(entry[0])) continue;
+      oldest = entry;
+      break;
+    }
+    const [sha256, entry] = oldest!;
     this.entries.delete(sha256);
     this.storedBytes -= entry.bytes.length;
     this.charged -= charge(entry.bytes.length);

@@ -5,11 +5,13 @@
  * the page can say which `--allow-origin` would admit it) and nothing else;
  * an allowed page gets its own origin echoed, never `*` (origins.ts).
  */
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BUNDLE_STORE_PATH, HttpPath } from "motivus-protocol";
 import type { Accounts } from "./accounts.js";
 import type { BundleKind, BundleStore } from "./bundle-store.js";
 import type { StaticFiles } from "./files.js";
+import { bytesInWords } from "./limits.js";
 import { originOfHost } from "./links.js";
 import type { OriginPolicy } from "./origins.js";
 import { EMPTY_LOADER_PATH, lookup } from "./registry.js";
@@ -19,6 +21,8 @@ export interface RouteContext {
   origins: OriginPolicy;
   files: StaticFiles;
   bundles: BundleStore;
+  /** The largest bundle file a driver may upload. */
+  maxUploadBytes: number;
   algorithms: string | null;
   /** This server's origin, when a request has no Host header. */
   origin: () => string;
@@ -52,7 +56,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   }
   if (req.method === "OPTIONS") {
     res.writeHead(origin !== undefined && context.origins.allows(origin) ? 204 : 403, {
-      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-methods": "GET, HEAD, POST, PUT, OPTIONS",
       "access-control-allow-headers": "authorization, content-type",
       "access-control-max-age": "600",
     });
@@ -60,8 +64,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
   }
   if (req.method === "POST" && path === HttpPath.guestToken) return json(res, 200, { token: context.accounts.issueGuest() });
   if (req.method === "GET" && path === HttpPath.user) {
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const user = context.accounts.userFor(bearer ?? null);
+    const user = context.accounts.userFor(bearerOf(req));
     return user ? json(res, 200, { data: user }) : json(res, 401, { error: "unknown token" });
   }
   if (req.method === "GET" && (path === HttpPath.registry || `${path}/` === HttpPath.registry)) {
@@ -71,6 +74,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, context: 
     return json(res, 200, await lookup(context.algorithms, url.searchParams.get("name") ?? "", base, own));
   }
   if (req.method === "GET" && path === "/api/loopback/stats") return json(res, 200, context.stats());
+  if (req.method === "PUT" && path.startsWith(BUNDLE_STORE_PATH)) return receiveBundle(req, res, url, context);
   if ((req.method === "GET" || req.method === "HEAD") && path.startsWith(BUNDLE_STORE_PATH))
     return serveBundle(req, res, path, context.bundles);
   if (req.method === "GET" && path === EMPTY_LOADER_PATH) {
@@ -112,6 +116,54 @@ function serveBundle(req: IncomingMessage, res: ServerResponse, path: string, bu
   if (!file) return missing();
   res.writeHead(200, { ...cached, "content-type": BUNDLE_TYPES[file.kind], "content-length": file.bytes.length });
   res.end(req.method === "HEAD" ? undefined : file.bytes);
+}
+
+const bearerOf = (req: IncomingMessage) => /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
+
+/**
+ * `PUT <BUNDLE_STORE_PATH><sha256>?kind=wasm|loader`: a driver uploads a bundle file once, then sends
+ * tasks that name it (`wasm_ref`, `loader_ref`). Only a token that may drive may; the bytes must be
+ * what the path names, and at most `maxUploadBytes`.
+ */
+async function receiveBundle(req: IncomingMessage, res: ServerResponse, url: URL, context: RouteContext): Promise<void> {
+  const sha256 = BUNDLE_FILE.exec(url.pathname)?.[1];
+  const kind = url.searchParams.get("kind");
+  // Node discards an unread body after the answer, as on every route; one read past the limit ends the connection.
+  const refuse = (status: number, error: string) => json(res, status, { error });
+  if (sha256 === undefined) return refuse(404, `upload to ${BUNDLE_STORE_PATH}<the lowercase hex SHA-256 of the bytes>`);
+  if (kind !== "wasm" && kind !== "loader") return refuse(400, "say what the file is: ?kind=wasm or ?kind=loader");
+  const grant = context.accounts.grantFor(bearerOf(req));
+  if (!grant?.drives)
+    return refuse(grant ? 403 : 401, "only a token that may drive may upload bundle files (Authorization: Bearer <token>)");
+  const limit = context.maxUploadBytes;
+  const tooLarge = `a bundle file takes at most ${bytesInWords(limit)} here (the smaller of maxStoredBundleBytes and maxFrameBytes)`;
+  if (Number(req.headers["content-length"] ?? 0) > limit) return refuse(413, tooLarge);
+  const bytes = await readWithin(req, limit);
+  if (!bytes) {
+    res.setHeader("connection", "close");
+    return refuse(413, tooLarge);
+  }
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== sha256) return refuse(400, `the bytes' SHA-256 is ${actual}, not the ${sha256} the path names`);
+  if (!context.bundles.upload(sha256, kind, bytes))
+    return refuse(507, "the bundle store has no room for this file beside the files queued tasks hold; send it inline");
+  json(res, 201, { sha256, size: bytes.length });
+}
+
+/** A request's body, or null as soon as it passes `limit` bytes (then it is no longer read). */
+function readWithin(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.removeAllListeners("data").pause();
+      ok(null);
+    });
+    req.on("end", () => ok(Buffer.concat(chunks, size)));
+    req.on("error", fail);
+  });
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {

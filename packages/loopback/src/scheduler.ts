@@ -73,17 +73,18 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
    */
   submit(driver: Peer, push: TaskPush, bytes: number): Submission {
     const task: Task = { id: this.nextId++, driver, push, bytes, queuedAt: Date.now(), attempts: 0 };
-    const refused = refusal(push.body, bytes, this.holding, this.limits);
-    if (refused !== null) {
+    // Inline files decoded and hashed once, here: re-queues and re-dispatches reuse it. A reference
+    // to a file the store does not hold is refused here, not when a worker fails to fetch it.
+    const files = refusal(push.body, bytes, this.holding, this.limits) ?? this.bundles.hold(push.body);
+    if (typeof files === "string") {
       this.totals.refused++;
-      this.emit("event", { kind: "refused", task, reason: refused });
-      this.answerWithError(task, refused, ErrorCode.refused);
-      return { task, refused };
+      this.emit("event", { kind: "refused", task, reason: files });
+      this.answerWithError(task, files, ErrorCode.refused);
+      return { task, refused: files };
     }
     this.holding.tasks++;
     this.holding.bytes += bytes;
-    // Decoded and hashed once, here: re-queues and re-dispatches reuse it.
-    task.files = this.bundles.hold(push.body);
+    task.files = files;
     this.queue.add(task);
     this.emit("event", { kind: "queued", task });
     this.match();

@@ -98,6 +98,8 @@ export class LoopbackServer {
         origins: this.origins,
         files: this.files,
         bundles: this.scheduler.bundles,
+        // A file the store could not keep is no use uploaded; one past a frame could not come inline either.
+        maxUploadBytes: Math.min(this.limits.maxStoredBundleBytes, this.limits.maxFrameBytes),
         algorithms: options.algorithms ?? null,
         origin: () => this.origin,
         stats: () => this.stats(),
@@ -171,12 +173,14 @@ export class LoopbackServer {
   /**
    * A task's body as the worker that reached the cluster at `reached` gets it: its links to the
    * cluster on that origin (links.ts), and its bundle files as references there (or on this
-   * server's origin) when the worker asked for them.
+   * server's origin) when the worker asked for them, else inline (also those the driver sent by
+   * reference).
    */
   private bodyFor(task: Task, reached: string | null, byReference: boolean): TaskBody {
     const body = bodyFor(task.push.body, reached, this.origins.ownOrigin);
-    if (!byReference || !task.files) return body;
-    return this.scheduler.bundles.byReference(body, task.files, reached ?? this.origin);
+    if (!task.files) return body;
+    const { bundles } = this.scheduler;
+    return byReference ? bundles.byReference(body, task.files, reached ?? this.origin) : bundles.inline(body, task.files);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

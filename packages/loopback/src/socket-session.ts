@@ -11,6 +11,8 @@ import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import {
   BUNDLE_REFS,
+  BUNDLE_STORE,
+  BUNDLE_STORE_PATH,
   ClientEvent,
   type ClusterCounts,
   decodeFrame,
@@ -227,8 +229,14 @@ export class SocketSession {
       push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
     };
     this.channels.set(topic, channel);
-    this.reply(frame, "ok", lobby ? { uuid: this.options.grant.user.uuid } : {});
+    this.reply(frame, "ok", this.joinReply(lobby));
     if (this.options.endpoint === "worker") this.logWorkerJoined(channel, byReference);
+  }
+
+  /** The lobby tells a driver its uuid; a driver's own channel, that this cluster keeps bundles (docs/protocol.md). */
+  private joinReply(lobby: boolean): object {
+    if (lobby) return { uuid: this.options.grant.user.uuid };
+    return this.options.endpoint === "client" ? { [BUNDLE_STORE]: BUNDLE_STORE_PATH } : {};
   }
 
   private logWorkerJoined(channel: Channel, byReference: boolean): void {

@@ -77,6 +77,13 @@ export type BundleFileRef = z.infer<typeof BundleFileRef>;
 export const BUNDLE_REFS = "bundle_refs";
 /** *ours*: where the loopback cluster serves the bundle files it keeps, by SHA-256: `<path><sha256>`. */
 export const BUNDLE_STORE_PATH = "/api/loopback/bundles/";
+/**
+ * *ours*: the field of the driver channel's join reply by which a cluster says it keeps bundle files
+ * a driver uploads (`PUT <path><sha256>?kind=wasm|loader`), its value the store's path on the
+ * cluster's origin. Only then does a driver send `wasm_ref` / `loader_ref`; a real Waterbear cluster
+ * replies `{}`, and gets the bytes inline.
+ */
+export const BUNDLE_STORE = "bundle_store";
 
 /** The `body` of a task: what the driver asks a worker to run. */
 export const TaskBody = z.looseObject({
