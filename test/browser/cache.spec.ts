@@ -76,7 +76,11 @@ async function reopen(page: Page, cluster: LoopbackServer, query = ""): Promise<
 const stats = (page: Page): Promise<CacheStats> =>
   page.evaluate(() => (window as unknown as CachePage).motivusWorker.cacheStats());
 const contents = (page: Page) => page.evaluate(() => (window as unknown as CachePage).cacheStore.contents());
-const storedKeys = async (page: Page) => Object.keys((await contents(page)).sizes).sort();
+/** The data packages' keys (bundle files share the store under `bundle:<sha256>` keys). */
+const storedKeys = async (page: Page) =>
+  Object.keys((await contents(page)).sizes)
+    .filter((key) => !key.startsWith("bundle:"))
+    .sort();
 
 /** Run datapkg with `link`; what the program read from its data package. */
 async function greetingVia(cluster: LoopbackServer, link: string): Promise<string> {

@@ -57,7 +57,11 @@ async function inlineWorker(server: LoopbackServer): Promise<PhoenixWorker> {
 }
 
 function put(server: LoopbackServer, sha: string, bytes: Uint8Array, headers: Record<string, string> = {}, kind = "wasm") {
-  return fetch(`${server.origin}${BUNDLE_STORE_PATH}${sha}?kind=${kind}`, { method: "PUT", body: bytes, headers });
+  return fetch(`${server.origin}${BUNDLE_STORE_PATH}${sha}?kind=${kind}`, {
+    method: "PUT",
+    body: bytes as Uint8Array<ArrayBuffer>,
+    headers,
+  });
 }
 
 /** A driver speaking V1 frame by frame, as the Python client does. */

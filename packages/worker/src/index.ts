@@ -3,8 +3,11 @@
  * Waterbear cluster. `createWorker(options)` gives a controller; nothing
  * connects or computes until `start()` (call it once the visitor agreed).
  */
+import { BundleFileStore } from "./cache/bundle-file-store.js";
+import { BundleFiles } from "./cache/bundle-files.js";
 import { DataPackageStore } from "./cache/data-package-store.js";
 import { DataLinks, type CacheStats } from "./cache/data-links.js";
+import { CacheDatabase } from "./cache/store.js";
 import { ClusterConnection, reconnectAfterMs } from "./cluster/connection.js";
 import { Lifecycle, type WorkerState } from "./cluster/worker-state.js";
 import type { Stats } from "motivus-protocol";
@@ -38,7 +41,7 @@ export interface MotivusWorker {
   /** The busy fraction of each thread, from 0.05 to 1: a thread rests between tasks to keep to it. */
   setCpuShare(share: number): void;
   on<K extends keyof WorkerEvents>(event: K, listener: (value: WorkerEvents[K]) => void): () => void;
-  /** Whether data packages are cached across page loads (else why not), hits, misses, bytes held. */
+  /** Whether data packages and programs are cached across page loads (else why not), hits, misses, bytes held. */
   cacheStats(): Promise<CacheStats>;
   /**
    * Whether this page can run -pthread programs (it is cross-origin isolated: SharedArrayBuffer). On a
@@ -85,6 +88,7 @@ class WorkerController {
   readonly lifecycle: Lifecycle;
   readonly policy: Policy;
   readonly dataLinks: DataLinks;
+  readonly bundleFiles: BundleFiles;
   /** The visitor's choice (the budget may grant fewer). */
   threads: number;
   private frame: SandboxFrame | null = null;
@@ -99,12 +103,20 @@ class WorkerController {
     this.lifecycle = new Lifecycle((change) => this.events.emit("state", change));
     this.threads = config.threads;
     this.policy = new Policy(config.policy, { threads: config.threads, share: config.cpuShare }, (budget) => this.obey(budget));
-    // Lives as long as the worker, across stop and start; IndexedDB is opened at the first data_link.
+    // Live as long as the worker, across stop and start; IndexedDB is opened at the first data_link or bundle file.
+    const db = new CacheDatabase({ maxBytes: config.cacheMaxBytes, hash: contentKey, logger: config.logger });
+    const linkPolicy = { clusterOrigin: config.httpOrigin, pageOrigin: location.origin };
     this.dataLinks = new DataLinks({
-      clusterOrigin: config.httpOrigin,
-      pageOrigin: location.origin,
+      ...linkPolicy,
       maxBytes: Math.min(config.maxDataLinkBytes, this.policy.budget.maxDataBytes ?? Infinity), // data saver
-      cache: new DataPackageStore({ maxBytes: config.cacheMaxBytes, hash: contentKey, logger: config.logger }),
+      cache: new DataPackageStore(db),
+    });
+    // Data saver limits data packages only: a program arrives one way or the other, by reference or inline.
+    this.bundleFiles = new BundleFiles({
+      ...linkPolicy,
+      maxBytes: config.maxDataLinkBytes,
+      hash: contentKey,
+      store: new BundleFileStore(db),
     });
   }
 
@@ -235,6 +247,7 @@ class WorkerController {
       deadlineMs: this.config.deadlineMs,
       startupMs: this.config.startupMs,
       dataLinks: this.dataLinks,
+      bundleFiles: this.bundleFiles,
       logger: this.config.logger,
     });
     this.obeyPool(this.policy.budget);

@@ -5,7 +5,8 @@
  * same link share one download. Every link passes the policy of link-policy.ts first, and every
  * download stops at `maxBytes`.
  */
-import type { DataPackageStore, Kept } from "./data-package-store.js";
+import type { DataPackageStore } from "./data-package-store.js";
+import { download } from "./download.js";
 import { checkLink, type LinkPolicy } from "./link-policy.js";
 import { LruMap } from "./lru.js";
 
@@ -25,9 +26,12 @@ export interface CacheStats {
   /** data_link requests served without downloading the bytes (from memory, the store, or a 304). */
   hits: number;
   misses: number;
-  /** What the store holds now. */
+  /** What the store holds now: data packages, */
   bytes: number;
   entries: number;
+  /** and bundle files (programs sent by reference), under the same cap. */
+  bundleBytes: number;
+  bundleFiles: number;
 }
 
 export class DataLinks {
@@ -57,6 +61,8 @@ export class DataLinks {
       reason: "no cache was given",
       bytes: 0,
       entries: 0,
+      bundleBytes: 0,
+      bundleFiles: 0,
     };
     return { ...status, hits: this.hits, misses: this.misses };
   }
@@ -64,13 +70,14 @@ export class DataLinks {
   private async load(url: URL): Promise<ArrayBuffer> {
     const { cache, maxBytes } = this.options;
     const href = url.href;
+    const tooBig = () => new Error(`data_link ${href} is larger than the ${maxBytes} bytes a data package may have`);
     const kept = await cache?.lookup(href);
     // A kept copy is revalidated if its server gave validators (once per page life: then `downloads`
     // holds it); offline, refused or failing, the server leaves it standing.
     const got =
       kept && kept.etag === null && kept.modified === null
         ? kept
-        : await fetchBytes(url, maxBytes, kept).catch((err: Error) => kept ?? Promise.reject(err));
+        : await download(url, { what: "data_link", maxBytes, tooBig }, kept).catch((err: Error) => kept ?? Promise.reject(err));
     if (got === kept) this.hits++;
     else {
       this.misses++;
@@ -79,63 +86,4 @@ export class DataLinks {
     }
     return got.bytes;
   }
-}
-
-interface Download {
-  bytes: ArrayBuffer;
-  etag: string | null;
-  modified: string | null;
-}
-
-/** The bytes at `url` and their validators, or `kept` itself when the server says (304) it is still current. */
-async function fetchBytes(url: URL, maxBytes: number, kept?: Kept): Promise<Download> {
-  const headers: Record<string, string> = {};
-  if (kept?.etag) headers["if-none-match"] = kept.etag;
-  if (kept?.modified) headers["if-modified-since"] = kept.modified;
-  let res: Response;
-  try {
-    // No cookies or credentials of the host site, no referrer, no redirect to somewhere the policy never saw.
-    // "no-store": the data package store is the cache, the HTTP cache need not hold a second copy.
-    res = await fetch(url, {
-      credentials: "omit",
-      referrerPolicy: "no-referrer",
-      redirect: "error",
-      mode: "cors",
-      cache: "no-store",
-      headers,
-    });
-  } catch (err) {
-    throw new Error(`could not fetch data_link ${url.href}: ${(err as Error).message}`, { cause: err });
-  }
-  if (kept && res.status === 304) return kept;
-  if (!res.ok) throw new Error(`could not fetch data_link ${url.href}: it answered ${res.status}`);
-  const tooBig = () => new Error(`data_link ${url.href} is larger than the ${maxBytes} bytes a data package may have`);
-  if (Number(res.headers.get("content-length")) > maxBytes) {
-    await res.body?.cancel();
-    throw tooBig();
-  }
-  // Read as bytes whatever the content type says, counting as it comes.
-  const etag = res.headers.get("etag");
-  const modified = res.headers.get("last-modified");
-  const reader = res.body?.getReader();
-  if (!reader) return { bytes: new ArrayBuffer(0), etag, modified };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooBig();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { bytes: bytes.buffer, etag, modified };
 }

@@ -6,7 +6,8 @@
  * Allowed: `https:` URLs, and any URL on the cluster's own origin (a loopback cluster serves its
  * registry's data packages over plain http). Refused: relative URLs, every other scheme, the host
  * page's own origin (unless it is the cluster's), and private or loopback addresses when the page
- * itself is public. The fetch never sends credentials and never follows a redirect.
+ * itself is public. The fetch never sends credentials and never follows a redirect. A bundle file
+ * sent by reference is fetched only from the cluster's own origin (`checkBundleLink`).
  *
  * "The cluster's own origin" is exactly the origin this worker reached the cluster by, never an
  * alias of it (`localhost` for `127.0.0.1`, say): a loopback cluster, which answers on several
@@ -23,13 +24,8 @@ export interface LinkPolicy {
 
 /** The URL to fetch, or an Error saying why this link is refused. */
 export function checkLink(link: string, policy: LinkPolicy): URL | Error {
-  let url: URL;
-  try {
-    url = new URL(link); // no base: a relative link would resolve against the host site
-  } catch {
-    return new Error(`data_link "${short(link)}" is not an absolute URL`);
-  }
-  if (url.origin === policy.clusterOrigin) return url;
+  const url = absolute(link, "data_link");
+  if (url instanceof Error || url.origin === policy.clusterOrigin) return url;
   if (url.protocol !== "https:")
     return new Error(`data_link ${short(link)} is refused: only https: links (or the cluster's own) are fetched`);
   if (url.origin === policy.pageOrigin)
@@ -38,6 +34,26 @@ export function checkLink(link: string, policy: LinkPolicy): URL | Error {
     return new Error(`data_link ${short(link)} is refused: a public page does not fetch from private or local addresses`);
   }
   return url;
+}
+
+/**
+ * A bundle file's URL (docs/protocol.md, "Bundles by reference"): stricter than a data_link, only the
+ * cluster's own origin, which sends the program inline otherwise.
+ */
+export function checkBundleLink(link: string, policy: LinkPolicy): URL | Error {
+  const url = absolute(link, "bundle file");
+  if (url instanceof Error || url.origin === policy.clusterOrigin) return url;
+  return new Error(
+    `bundle file ${short(link)} is refused: only the cluster's own origin (${policy.clusterOrigin}) serves bundle files`,
+  );
+}
+
+function absolute(link: string, what: string): URL | Error {
+  try {
+    return new URL(link); // no base: a relative link would resolve against the host site
+  } catch {
+    return new Error(`${what} "${short(link)}" is not an absolute URL`);
+  }
 }
 
 function hostOf(origin: string): string {

@@ -9,6 +9,7 @@ import { Socket, type Channel } from "phoenix";
 import type { ResolvedConfig } from "../config.js";
 import {
   AbortTask,
+  BUNDLE_REFS,
   describeIssues,
   GuestResponse,
   HttpPath,
@@ -74,7 +75,8 @@ export class ClusterConnection {
       reconnectAfterMs: (tries: number) => reconnectAfterMs(tries),
       rejoinAfterMs: (tries: number) => reconnectAfterMs(tries),
     });
-    const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), {});
+    // Asks for programs by reference (docs/protocol.md, "Bundles by reference"); a cluster that ignores it sends them inline.
+    const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), { [BUNDLE_REFS]: 1 });
     channel.on(WorkerEvent.input, (payload: unknown) => this.receiveInput(payload));
     channel.on(WorkerEvent.abortTask, (payload: unknown) => {
       const parsed = AbortTask.safeParse(payload);

@@ -7,6 +7,7 @@
  */
 import * as Comlink from "comlink";
 import { ErrorCode, type Input, MotivusError, type WorkerResult } from "motivus-protocol";
+import type { BundleFiles } from "../cache/bundle-files.js";
 import type { DataLinks } from "../cache/data-links.js";
 import { consoleLogger, type Emitter, type Logger } from "../events.js";
 import { restMs } from "../policy/rules.js";
@@ -54,6 +55,8 @@ export interface PoolOptions {
   /** How long a program may take to reach its main (the runtime's start-up limit). */
   startupMs?: number;
   dataLinks: DataLinks;
+  /** Where program files sent by reference come from; without it such a task is refused. */
+  bundleFiles?: BundleFiles;
   /** Told of a task for a slot the pool does not hold and of a malformed task; the console by default. */
   logger?: Logger;
 }
@@ -71,6 +74,7 @@ export class TaskPool {
   private readonly events: Emitter<PoolEvents>;
   private readonly deadlineMs: number;
   private readonly dataLinks: DataLinks;
+  private readonly bundleFiles: BundleFiles | undefined;
   private readonly keys = new BundleKeys();
   private readonly startupMs: number;
   private readonly logger: Logger;
@@ -82,6 +86,7 @@ export class TaskPool {
       events: this.events,
       deadlineMs: this.deadlineMs,
       dataLinks: this.dataLinks,
+      bundleFiles: this.bundleFiles,
     } = options);
     this.startupMs = options.startupMs ?? 30_000;
     this.logger = options.logger ?? consoleLogger;
@@ -263,7 +268,13 @@ export class TaskPool {
       const early = await Promise.race([slot.idle.then(() => null), forced]);
       if (early) return early;
       const prepared = await Promise.race([
-        prepareTask(input, { dataLinks: this.dataLinks, keys: this.keys, warm: slot.bundle, startupMs: this.startupMs }),
+        prepareTask(input, {
+          dataLinks: this.dataLinks,
+          bundleFiles: this.bundleFiles,
+          keys: this.keys,
+          warm: slot.bundle,
+          startupMs: this.startupMs,
+        }),
         forced,
       ]);
       if ("kind" in prepared) return prepared;
