@@ -22,6 +22,7 @@ import * as legacy from "./parts/legacy.js";
 import * as reload from "./parts/reload.js";
 import * as share from "./parts/share.js";
 import * as bigProgram from "./parts/big-program.js";
+import * as bundles from "./parts/bundles.js";
 import { Cleanup } from "./support/cleanup.js";
 import { launchChromium } from "./support/browser.js";
 import { startCluster } from "./support/cluster.js";
@@ -40,6 +41,7 @@ const PARTS = [
   ["reload", reload],
   ["share", share],
   ["big-program", bigProgram],
+  ["bundles", bundles],
 ];
 /** Every figure of results.json, in this order; `null` when not measured. */
 const FIGURES = [
@@ -66,6 +68,11 @@ const FIGURES = [
   "busyFraction",
   "bigProgramTaskMs",
   "bigProgramBytesPerTask",
+  "coldBigBundleMs",
+  "bigBundleTaskMs",
+  "tinyBundleTaskMs",
+  "bigBundleBytesPerTask",
+  "returningVisitorBundleBytes",
 ];
 const DEADLINE_MS = 360_000; // parts start and end within this; the whole run stays under six and a half minutes
 const RESERVE_MS = 8_000; // for closing the browser and the cluster

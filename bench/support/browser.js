@@ -5,6 +5,7 @@
  */
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../../packages/loopback/dist/browsers.js";
+import { BUNDLE_STORE_PATH } from "motivus-protocol";
 import { URLS } from "./paths.js";
 import { waitFor } from "./wait.js";
 
@@ -58,6 +59,45 @@ export async function openBenchPage(context, cluster, { threads = 1, share = 1, 
   await page.goto(`${cluster.origin}${URLS.benchPage}?threads=${threads}&share=${share}`);
   await waitForBenchSlots(page, cluster, threads, expectWorkers);
   return { page, watch, record: () => benchRecord(page, watch) };
+}
+
+/** A Phoenix frame's event name (V2 arrays, V1 objects), for the byte counts by kind. */
+function frameEvent(payload) {
+  try {
+    const frame = JSON.parse(payload.toString());
+    return (Array.isArray(frame) ? frame[3] : frame.event) ?? "?";
+  } catch {
+    return "binary";
+  }
+}
+
+/**
+ * A one-slot bench page that counts the bytes its WebSocket receives and the program files (bundle store)
+ * it downloads; `reload()` loads it again in place, counting on.
+ */
+export async function openCountingBenchPage(context, cluster) {
+  const page = await context.newPage();
+  const watch = watchPage(page, cluster.origin);
+  const counts = { frameBytes: 0, bundleBytes: 0, bundleRequests: 0, byEvent: {} };
+  page.on("websocket", (ws) =>
+    ws.on("framereceived", ({ payload }) => {
+      const bytes = Buffer.byteLength(payload);
+      counts.frameBytes += bytes;
+      const event = frameEvent(payload);
+      counts.byEvent[event] = (counts.byEvent[event] ?? 0) + bytes;
+    }),
+  );
+  page.on("requestfinished", async (request) => {
+    if (!new URL(request.url()).pathname.startsWith(BUNDLE_STORE_PATH)) return;
+    counts.bundleRequests++;
+    counts.bundleBytes += (await request.sizes()).responseBodySize;
+  });
+  const open = async () => {
+    await page.goto(`${cluster.origin}${URLS.benchPage}?threads=1`);
+    await waitForBenchSlots(page, cluster, 1);
+  };
+  await open();
+  return { page, watch, counts, reload: open, record: () => benchRecord(page, watch) };
 }
 
 /** Wait for the page's worker to be `running` and the cluster to hold its slots. */

@@ -43,7 +43,10 @@ export function checkBuild() {
   if (fixtures.length) throw new Error(`bench/fixtures/build/${fixtures[0]} is missing; run bench/fixtures/build.sh`);
   const oldestBuild = Math.min(...NEEDED.map((f) => statSync(join(PACKAGES, f)).mtimeMs));
   const walk = (dir) =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+    readdirSync(dir, { withFileTypes: true })
+      // src/generated/ is written by the build itself.
+      .filter((e) => e.name !== "generated")
+      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
   const sources = readdirSync(PACKAGES)
     .map((name) => join(PACKAGES, name, "src"))
     .filter((dir) => existsSync(dir));
