@@ -13,6 +13,7 @@ import type { LoopbackServer } from "motivus-loopback";
 import type { MotivusWorker } from "motivus-worker";
 import { BUNDLE_STORE_PATH, decodeFrame, type Frame } from "motivus-protocol";
 import { expect, fixtures, test } from "./support/cluster.js";
+import { openWorker, reopen } from "./support/cache-page.js";
 
 interface CachePage {
   cacheStore: {
@@ -24,19 +25,6 @@ interface CachePage {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const echo = { wasm: `${fixtures}/c/build/classic/echo.wasm`, loader: `${fixtures}/c/build/classic/echo.js` };
 const bundleKey = (bytes: Uint8Array) => `bundle:${sha256(bytes)}`;
-
-/** Open the cache page as a worker and wait until the cluster holds its one offer. */
-async function openWorker(page: Page, cluster: LoopbackServer, query = ""): Promise<void> {
-  await page.goto(`${cluster.origin}/pages/cache.html${query}`);
-  await expect.poll(() => cluster.stats().offered_slots).toBe(1);
-}
-
-/** End this page life (its worker leaves the cluster) and open the page again, in the same browser context. */
-async function reopen(page: Page, cluster: LoopbackServer, query = ""): Promise<void> {
-  await page.goto("about:blank");
-  await expect.poll(() => cluster.stats().workers).toBe(0);
-  await openWorker(page, cluster, query);
-}
 
 const contents = (page: Page) => page.evaluate(() => (window as unknown as CachePage).cacheStore.contents());
 const storedBundleFiles = async (page: Page) =>

@@ -12,6 +12,7 @@ import { Client } from "motivus-driver";
 import type { CacheStats, MotivusWorker } from "motivus-worker";
 import { startLoopback, type LoopbackServer } from "motivus-loopback";
 import { expect, fixtures, root, test as base } from "./support/cluster.js";
+import { openWorker, reopen } from "./support/cache-page.js";
 
 interface CachePage {
   motivusWorker: MotivusWorker;
@@ -58,19 +59,6 @@ const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest(
 async function publish(dir: string, origin: string, n: number, name = `pkg-${n}`): Promise<string> {
   await writeFile(join(dir, `${name}.data.zip`), zipOf(n));
   return `${origin}/packages/${name}.data.zip`;
-}
-
-/** Open the cache page as a worker and wait until the cluster holds its one offer. */
-async function openWorker(page: Page, cluster: LoopbackServer, query = ""): Promise<void> {
-  await page.goto(`${cluster.origin}/pages/cache.html${query}`);
-  await expect.poll(() => cluster.stats().offered_slots).toBe(1);
-}
-
-/** End this page life (its worker leaves the cluster) and open the page again: a reload. */
-async function reopen(page: Page, cluster: LoopbackServer, query = ""): Promise<void> {
-  await page.goto("about:blank");
-  await expect.poll(() => cluster.stats().workers).toBe(0);
-  await openWorker(page, cluster, query);
 }
 
 const stats = (page: Page): Promise<CacheStats> =>

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Client, TaskError } from "../../packages/driver/src/client.js";
 import { start as startCli } from "../../packages/loopback/src/cli.js";
-import { startLoopback, type LoopbackOptions, type LoopbackServer } from "../../packages/loopback/src/server.js";
+import { startLoopback, type LoopbackServer } from "../../packages/loopback/src/server.js";
 import { decodeResultBody, encodeResultBody, toBase64 } from "motivus-protocol";
 import { ClientEvent, HttpPath, PHOENIX_TOPIC, PhxEvent, SocketPath, Topic, WorkerEvent } from "motivus-protocol";
 import { ErrorCode } from "motivus-protocol";
@@ -24,6 +24,7 @@ import { PhoenixWorker } from "../support/phoenix-worker.js";
 import { RawSocket, type Msg } from "../support/raw-socket.js";
 import { until } from "../support/until.js";
 import { uuidOf } from "../support/users.js";
+import { cluster } from "../support/loopbacks.js";
 
 // An exception that escapes the server (the defects here) would otherwise only show as vitest's
 // "unhandled error"; each attack also asserts none happened.
@@ -36,16 +37,6 @@ beforeAll(() => {
 afterAll(() => {
   process.off("uncaughtException", record);
   process.off("unhandledRejection", record);
-});
-
-const servers: LoopbackServer[] = [];
-async function cluster(options: LoopbackOptions = {}): Promise<LoopbackServer> {
-  const server = await startLoopback({ port: 0, ...options });
-  servers.push(server);
-  return server;
-}
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
 });
 
 const wsBase = (server: LoopbackServer) => server.origin.replace(/^http/, "ws");

@@ -3,9 +3,9 @@
 // other worker gets them inline, as before. Real loopback, real sockets, real HTTP.
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:http";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startLoopback, type LoopbackOptions, type LoopbackServer } from "../../packages/loopback/src/server.js";
+import type { LoopbackServer } from "../../packages/loopback/src/server.js";
 import {
   BUNDLE_REFS,
   BUNDLE_STORE_PATH,
@@ -18,17 +18,9 @@ import {
 } from "motivus-protocol";
 import { RawSocket, type Msg } from "../support/raw-socket.js";
 import { uuidOf } from "../support/users.js";
+import { cluster } from "../support/loopbacks.js";
 
 const KiB = 1024;
-const servers: LoopbackServer[] = [];
-async function cluster(options: LoopbackOptions = {}): Promise<LoopbackServer> {
-  const server = await startLoopback({ port: 0, ...options });
-  servers.push(server);
-  return server;
-}
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 /** A wasm-looking file of `size` bytes, different each call. */
