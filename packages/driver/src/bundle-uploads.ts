@@ -24,6 +24,11 @@ const KINDS = ["wasm", "loader"] as const;
 const MAX_DIGESTS = 8;
 /** Files remembered per connection as uploaded (or refused): forgetting one only costs an upload. */
 const MAX_UPLOADS = 1024;
+/**
+ * Files whose base64 text is shorter go inline on every cluster: a reference is ~200 bytes of JSON and
+ * costs hashing and bookkeeping on both ends, which a file of a few KiB does not repay.
+ */
+const MIN_REFERENCED_TEXT = 4096;
 /** What the driver reads of an upload's error answer, for its warning. */
 const MAX_ERROR_BYTES = 1024;
 
@@ -106,7 +111,8 @@ export class BundleUploads {
     for (const kind of KINDS) {
       const text = body[kind];
       // Whatever fails here (a page without crypto.subtle: not a secure context) leaves the bytes inline.
-      const ref = text ? await this.reference(store, uploads, text, kind).catch((err: Error) => this.inline(err)) : null;
+      const worthIt = text !== null && text !== undefined && text.length >= MIN_REFERENCED_TEXT;
+      const ref = worthIt ? await this.reference(store, uploads, text, kind).catch((err: Error) => this.inline(err)) : null;
       if (!ref) continue;
       delete body[kind];
       body[`${kind}_ref`] = ref;
