@@ -44,6 +44,11 @@ export default defineConfig(({ mode }): UserConfig => {
       sourcemap: "hidden",
       minify: "esbuild",
       lib: { entry, name: "MotivusWorker", fileName: () => `${fileName}.js`, formats: [...formats] },
+      rollupOptions: {
+        // zod's sources place pure annotations where Rollup cannot use them; Rollup drops them, harmlessly.
+        onwarn: (warning, warn) =>
+          warning.code === "INVALID_ANNOTATION" && warning.id?.includes("/node_modules/zod/") ? undefined : warn(warning),
+      },
     },
     plugins: formats.includes("es" as never) ? [minifyChunk] : [],
   };
