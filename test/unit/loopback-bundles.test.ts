@@ -123,6 +123,8 @@ describe("a worker that joins with bundle_refs", () => {
         "cache-control": "public, max-age=31536000, immutable",
         "content-type": type,
         "content-length": String(file.length),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
       });
       const head = await get(ref.url, {}, "HEAD");
       expect([head.status, head.headers["content-length"], head.body.length]).toEqual([200, String(file.length), 0]);

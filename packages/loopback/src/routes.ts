@@ -114,7 +114,9 @@ function serveBundle(req: IncomingMessage, res: ServerResponse, path: string, bu
   if (namesTag(req.headers["if-none-match"], etag)) return void res.writeHead(304, cached).end();
   const file = bundles.file(sha256);
   if (!file) return missing();
-  res.writeHead(200, { ...cached, "content-type": BUNDLE_TYPES[file.kind], "content-length": file.bytes.length });
+  // Bytes a driver sent, on the cluster's origin: never sniffed as anything else, never a document.
+  const inert = { "x-content-type-options": "nosniff", "content-security-policy": "default-src 'none'; sandbox" };
+  res.writeHead(200, { ...cached, ...inert, "content-type": BUNDLE_TYPES[file.kind], "content-length": file.bytes.length });
   res.end(req.method === "HEAD" ? undefined : file.bytes);
 }
 
