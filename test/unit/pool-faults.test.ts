@@ -6,12 +6,13 @@
 import * as Comlink from "comlink";
 import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, ErrorCode, toBase64 } from "motivus-protocol";
-import type { Input, WorkerResult } from "motivus-protocol";
+import type { Input } from "motivus-protocol";
 import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
 import { Emitter } from "../../packages/worker/src/events.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
+import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
 
 /** Workers whose runner answers every task with `data: 1`; the first `faults` calls of `watch` throw. */
@@ -51,17 +52,7 @@ function spawner(faults: number) {
 
 function setUp(faults: number) {
   const { spawn, workers } = spawner(faults);
-  const outbox = {
-    joined: true,
-    offers: [] as string[],
-    results: [] as WorkerResult[],
-    offer(tid: string) {
-      this.offers.push(tid);
-    },
-    sendResult(result: WorkerResult) {
-      this.results.push(result);
-    },
-  };
+  const outbox = recordingOutbox();
   const events = new Emitter<PoolEvents>();
   const ended: TaskEnded[] = [];
   events.on("taskFinished", (e) => void ended.push(e));

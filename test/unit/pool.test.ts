@@ -4,7 +4,7 @@
 import * as Comlink from "comlink";
 import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, toBase64 } from "motivus-protocol";
-import type { Input, WorkerResult } from "motivus-protocol";
+import type { Input } from "motivus-protocol";
 import { ErrorCode } from "motivus-protocol";
 import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
 import { Emitter } from "../../packages/worker/src/events.js";
@@ -12,6 +12,7 @@ import { conclude } from "../../packages/worker/src/pool/ending.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
+import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
@@ -80,20 +81,6 @@ function fakeSpawner() {
     };
   };
   return { spawn, workers };
-}
-
-function recordingOutbox() {
-  return {
-    joined: true,
-    offers: [] as string[],
-    results: [] as WorkerResult[],
-    offer(tid: string) {
-      this.offers.push(tid);
-    },
-    sendResult(result: WorkerResult) {
-      this.results.push(result);
-    },
-  };
 }
 
 const bytes = (text: string) => toBase64(new TextEncoder().encode(text));
