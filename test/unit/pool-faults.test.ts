@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, ErrorCode, toBase64 } from "motivus-protocol";
 import type { Input } from "motivus-protocol";
 import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
+import { BundleFiles } from "../../packages/worker/src/cache/bundle-files.js";
 import { Emitter } from "../../packages/worker/src/events.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
@@ -50,6 +51,9 @@ function spawner(faults: number) {
   return { spawn, workers };
 }
 
+/** Where nothing listens: a fetch there fails as a cluster that went away does. */
+const GONE = "http://127.0.0.1:9";
+
 function setUp(faults: number) {
   const { spawn, workers } = spawner(faults);
   const outbox = recordingOutbox();
@@ -58,7 +62,10 @@ function setUp(faults: number) {
   events.on("taskFinished", (e) => void ended.push(e));
   events.on("taskFailed", (e) => void ended.push(e));
   const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
-  const pool = new TaskPool({ spawn, outbox, events, deadlineMs: 60_000, dataLinks });
+  const linkPolicy = { clusterOrigin: GONE, pageOrigin: "http://page.test" };
+  const hash = async () => "0".repeat(64);
+  const bundleFiles = new BundleFiles({ ...linkPolicy, maxBytes: 1024, hash });
+  const pool = new TaskPool({ spawn, outbox, events, deadlineMs: 60_000, dataLinks, bundleFiles });
   pool.setThreads(1);
   return { pool, outbox, workers, ended };
 }
@@ -99,5 +106,33 @@ describe("a bug in the pool's path is reported as one, not as refused", () => {
     expect(decodeResultBody(outbox.results[0]!.body)).toMatchObject({ error_code: ErrorCode.refused });
     expect(workers).toHaveLength(1);
     expect(workers[0]!.tasks).toHaveLength(0);
+  });
+});
+
+describe("a program file the cluster does not answer for (by reference)", () => {
+  const byReference = (tid: string) =>
+    input(tid, {
+      wasm: undefined,
+      wasm_ref: { sha256: "0".repeat(64), size: 8, url: `${GONE}/api/loopback/bundles/${"0".repeat(64)}` },
+    });
+
+  it("is lost with the connection when the socket drops meanwhile: stopped unanswered (14), not refused", async () => {
+    const { pool, outbox, ended } = setUp(0);
+    pool.input(byReference(outbox.offers[0]!));
+    // The pool's fetch, started first, has failed once one started after it has.
+    await fetch(GONE).catch(() => null);
+    outbox.joined = false;
+    pool.lost(); // the socket hears of the cluster going away, moments after the fetch failed
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: false, code: ErrorCode.lost, answered: false });
+    expect(outbox.results).toHaveLength(0);
+  });
+
+  it("is refused when the connection stays: the cluster is up and cannot serve its file", async () => {
+    const { pool, outbox, ended } = setUp(0);
+    pool.input(byReference(outbox.offers[0]!));
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: false, code: ErrorCode.refused, answered: true });
+    expect(ended[0]!.error).toMatch(/the task's wasm: could not fetch bundle file http:\/\/127\.0\.0\.1:9\//);
   });
 });

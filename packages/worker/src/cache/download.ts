@@ -4,6 +4,11 @@
  * the server says about the length.
  */
 
+/** The server could not be reached, or the connection broke mid-download: no answer came, good or bad. */
+export class Unreachable extends Error {
+  override name = "Unreachable";
+}
+
 export interface Download {
   bytes: ArrayBuffer;
   etag: string | null;
@@ -36,7 +41,7 @@ export async function download<K extends Download>(url: URL, limit: DownloadLimi
       headers,
     });
   } catch (err) {
-    throw new Error(`could not fetch ${limit.what} ${url.href}: ${(err as Error).message}`, { cause: err });
+    throw new Unreachable(`could not fetch ${limit.what} ${url.href}: ${(err as Error).message}`, { cause: err });
   }
   if (kept && res.status === 304) return kept;
   if (!res.ok) throw new Error(`could not fetch ${limit.what} ${url.href}: it answered ${res.status}`);
@@ -45,7 +50,9 @@ export async function download<K extends Download>(url: URL, limit: DownloadLimi
     throw limit.tooBig();
   }
   // Read as bytes whatever the content type says, counting as it comes.
-  const bytes = await readAll(res.body, limit);
+  const bytes = await readAll(res.body, limit).catch((err: Error) => {
+    throw err instanceof TypeError ? new Unreachable(`${limit.what} ${url.href} broke off: ${err.message}`, { cause: err }) : err;
+  });
   return { bytes, etag: res.headers.get("etag"), modified: res.headers.get("last-modified") };
 }
 

@@ -8,6 +8,7 @@
 import { type BundleFileRef, ErrorCode, fromBase64, type Input, MotivusError, type TaskBody } from "motivus-protocol";
 import type { BundleFiles } from "../cache/bundle-files.js";
 import type { DataLinks } from "../cache/data-links.js";
+import { Unreachable } from "../cache/download.js";
 import type { BundleRef, RunnerTask } from "../messages/runner.js";
 import type { BundleKeys } from "./bundle-keys.js";
 
@@ -40,13 +41,23 @@ export function argumentList(args: string | string[] | null | undefined, params:
   return [...given, ...(params ?? []).map((p) => (typeof p === "string" ? p : JSON.stringify(p)))];
 }
 
-/** A referenced bundle file that cannot be had, or is not what its reference says, is the task's problem: a refusal. */
+/**
+ * The cluster's own file could not be fetched: no answer came. Whether the task is lost (the cluster
+ * went away with the connection) or refused (it is up, and its file is not) is the pool's to tell.
+ */
+export class ClusterUnreachable extends MotivusError {
+  override name = "ClusterUnreachable";
+  readonly code = ErrorCode.lost;
+}
+
+/** A referenced bundle file that is not what its reference says, or that the cluster will not serve, is the task's problem: a refusal. */
 async function bundleFile(files: BundleFiles | undefined, ref: BundleFileRef, what: string): Promise<Uint8Array> {
   if (!files) throw new TaskRefused(`the task sends its ${what} by reference, and this worker fetches none`);
   try {
     return new Uint8Array(await files.get(ref));
   } catch (err) {
-    throw new TaskRefused(`the task's ${what}: ${(err as Error).message}`, { cause: err });
+    const message = `the task's ${what}: ${(err as Error).message}`;
+    throw err instanceof Unreachable ? new ClusterUnreachable(message, { cause: err }) : new TaskRefused(message, { cause: err });
   }
 }
 

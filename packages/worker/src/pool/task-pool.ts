@@ -19,6 +19,9 @@ import { Slot, type ForcedEnd, type Spawn } from "./slot.js";
 /** More threads than one task's report may claim (Chromium starts far fewer workers per process). */
 const MAX_REPORTED_THREADS = 256;
 
+/** How long a task whose cluster did not answer for its own file waits to hear whether the connection went too. */
+const UNREACHABLE_GRACE_MS = 2_000;
+
 /** Where the pool's offers and answers go (the cluster connection). */
 export interface Outbox {
   readonly joined: boolean;
@@ -259,6 +262,18 @@ export class TaskPool {
     this.events.emit(error === null ? "taskFinished" : "taskFailed", ended);
   }
 
+  /**
+   * The cluster did not answer for its own file. Its socket hears of a cluster that went away moments
+   * later: the task is then lost with the connection (the cluster re-queues it). A cluster still
+   * joined after that is up and cannot serve the file: a refusal.
+   */
+  private async unreachable(message: string, forced: Promise<ForcedEnd>): Promise<Ending> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settled = new Promise<null>((ok) => (timer = setTimeout(() => ok(null), UNREACHABLE_GRACE_MS)));
+    const end = await Promise.race([forced, settled]).finally(() => clearTimeout(timer));
+    return end ?? (this.outbox.joined ? { kind: "refused", message } : { kind: "lost" });
+  }
+
   private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
@@ -300,6 +315,7 @@ export class TaskPool {
       );
       return await Promise.race([run, forced]);
     } catch (err) {
+      if (err instanceof MotivusError && err.code === ErrorCode.lost) return this.unreachable(err.message, forced);
       // Only a refusal is the task's doing; anything else thrown here is a bug, and must not pass for one.
       if (err instanceof MotivusError && err.code === ErrorCode.refused) return { kind: "refused", message: err.message };
       return { kind: "fault", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
