@@ -58,19 +58,22 @@ test("a worker that asks for references gets none of the program's bytes inline,
   page,
   cluster,
 }) => {
-  // The page's socket as the browser sees it (the worker speaks vsn=2.0.0).
+  // The page's socket as the browser sees it (the worker speaks vsn=2.0.0); its text frames (a result
+  // with files may go as a binary one: docs/protocol.md, "Files in binary frames").
   const sent: Frame[] = [];
   const received: Frame[] = [];
+  const text = (into: Frame[]) => (frame: { payload: string | Buffer }) =>
+    void (typeof frame.payload === "string" && into.push(decodeFrame(frame.payload, "2.0.0")));
   page.on("websocket", (socket) => {
-    socket.on("framesent", (frame) => void sent.push(decodeFrame(String(frame.payload), "2.0.0")));
-    socket.on("framereceived", (frame) => void received.push(decodeFrame(String(frame.payload), "2.0.0")));
+    socket.on("framesent", text(sent));
+    socket.on("framereceived", text(received));
   });
   const requests = bundleRequests(page);
   await openWorker(page, cluster);
   expect(await echoed(cluster, ["by", "reference"])).toBe("by reference\n");
 
   const join = sent.find((frame) => frame.event === "phx_join" && String(frame.topic).startsWith("room:worker:"));
-  expect(join?.payload).toEqual({ bundle_refs: 1 });
+  expect(join?.payload).toEqual({ bundle_refs: 1, binary_files: 1 });
   const inputs = received.filter((frame) => frame.event === "input");
   expect(inputs).toHaveLength(1);
   const body = (inputs[0]!.payload as { body: Record<string, unknown> }).body;

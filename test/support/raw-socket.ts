@@ -5,7 +5,16 @@
  */
 import WebSocket from "ws";
 import { PhxEvent } from "motivus-protocol";
-import { decodeFrame, encodeFrame, type Ref, type Vsn } from "motivus-protocol";
+import {
+  type Attachments,
+  decodeAttached,
+  decodeFrame,
+  encodeAttached,
+  encodeFrame,
+  joinPieces,
+  type Ref,
+  type Vsn,
+} from "motivus-protocol";
 
 export type { Vsn };
 
@@ -15,6 +24,8 @@ export interface Msg {
   topic: string;
   event: string;
   payload: any;
+  /** The files of a binary frame (docs/protocol.md, "Files in binary frames"); absent for a text frame. */
+  files?: Attachments;
 }
 
 export class RawSocket {
@@ -26,8 +37,8 @@ export class RawSocket {
     readonly ws: WebSocket,
     readonly vsn: Vsn,
   ) {
-    ws.on("message", (data) => {
-      const msg: Msg = decodeFrame(data.toString(), vsn);
+    ws.on("message", (data, isBinary) => {
+      const msg: Msg = isBinary ? decodeServerPush(data as Buffer) : decodeFrame(data.toString(), vsn);
       this.received.push(msg);
       const i = this.waiters.findIndex((w) => w.test(msg));
       if (i >= 0) this.waiters.splice(i, 1)[0]!.ok(msg);
@@ -46,6 +57,26 @@ export class RawSocket {
 
   send(topic: string, event: string, payload: unknown, ref: Ref = null, joinRef: Ref = null): void {
     this.ws.send(encodeFrame({ joinRef, ref, topic, event, payload }, this.vsn));
+  }
+
+  /** A binary push (Phoenix's kind 0, as phoenix.js sends it) carrying `files` beside `payload`. */
+  sendBinary(
+    topic: string,
+    event: string,
+    payload: unknown,
+    files: Attachments,
+    ref: string,
+    joinRef: string | null = null,
+  ): void {
+    const text = new TextEncoder();
+    const parts = [joinRef ?? "", ref, topic, event].map((s) => text.encode(s));
+    const head = Buffer.from([0, ...parts.map((p) => p.byteLength)]);
+    this.ws.send(Buffer.concat([head, ...parts, joinPieces(encodeAttached(payload, files))]));
+  }
+
+  /** Sends bytes as one binary frame, exactly as given. */
+  sendRaw(bytes: Uint8Array): void {
+    this.ws.send(bytes);
   }
 
   /** The first frame (already received or still to come) that passes `test`. */
@@ -78,4 +109,13 @@ export class RawSocket {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A server's binary push: `[0, join_ref size, topic size, event size]`, those three, then the payload (attachments.ts). */
+function decodeServerPush(bytes: Buffer): Msg {
+  if (bytes[0] !== 0) throw new Error(`a binary frame of kind ${bytes[0]}: servers push kind 0`);
+  let at = 4;
+  const [joinRef, topic, event] = [bytes[1]!, bytes[2]!, bytes[3]!].map((size) => bytes.subarray(at, (at += size)).toString());
+  const { payload, files } = decodeAttached(new Uint8Array(bytes.buffer, bytes.byteOffset + at, bytes.byteLength - at));
+  return { joinRef: joinRef || null, ref: null, topic: topic!, event: event!, payload, files };
 }

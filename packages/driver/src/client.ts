@@ -10,20 +10,28 @@
  */
 import { Socket, type Channel } from "phoenix";
 import {
+  AttachedField,
+  type Attachments,
   base64Of,
+  BINARY_FILES,
   ClientEvent,
+  decodeAttached,
   describeIssues,
   DriverResult,
+  encodeAttached,
   ErrorCode,
   isErrorCode,
+  joinPieces,
   MiB,
   MotivusError,
   type ResultContent,
   type TaskBody,
   type TaskPush,
   textOf,
+  toBase64,
   Topic,
 } from "motivus-protocol";
+import { strToU8 } from "fflate";
 import { BundleUploads } from "./bundle-uploads.js";
 import { frameChannel, type FrameChannel, type PushReply } from "./phoenix-adapter.js";
 import { Registry } from "./registry.js";
@@ -90,6 +98,8 @@ interface Pending {
   readonly ref: string;
   readonly resultFiles: Record<string, string>;
   push?: TaskPush;
+  /** Its preload files' bytes; its push names them with empty strings until it goes out (as bytes or base64). */
+  preload?: Record<string, Uint8Array>;
   /** The join generation in which it was last pushed. */
   sentIn: number;
   /** How many times it was pushed. */
@@ -124,6 +134,8 @@ export class Client {
   /** Pushes waiting for their files' hashes and uploads, in the order they were sent. */
   private outbox: Promise<void> = Promise.resolve();
   private wiring = 0;
+  /** The cluster said, when this channel last joined, that it reads binary frames (attachments.ts). */
+  private binaryFiles = false;
   private readonly frames: FrameChannel;
   readonly clientId = crypto.randomUUID();
 
@@ -138,6 +150,7 @@ export class Client {
   ) {
     this.frames = frameChannel(socket, channel);
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
+    // phoenix reads a binary frame's payload as an ArrayBuffer.
     this.frames.onReply((reply, ref) => this.acknowledged(reply, ref));
   }
 
@@ -161,7 +174,8 @@ export class Client {
     socket.connect();
     try {
       const uuid = await joinOnce<{ uuid: string }>(socket.channel(Topic.clientLobby), timeoutMs, true);
-      const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()));
+      // Files go as bytes in binary frames when the cluster says it reads them too (docs/protocol.md).
+      const channel = socket.channel(Topic.client(uuid.uuid, crypto.randomUUID()), { [BINARY_FILES]: 1 });
       const client = new Client(
         socket,
         channel,
@@ -232,13 +246,14 @@ export class Client {
       if (!io) throw new TaskDefinitionError(`${what}_path needs Node; in a browser pass ${what} as bytes`);
       return io.readBase64(path);
     };
-    const preload: Record<string, string> = {};
-    for (const [path, contents] of Object.entries(def.preload_files ?? {})) preload[path] = base64Of(contents);
+    const preload: Record<string, Uint8Array> = {};
+    for (const [path, contents] of Object.entries(def.preload_files ?? {}))
+      preload[path] = typeof contents === "string" ? strToU8(contents) : contents;
     const body: TaskBody = {
       run_type: "wasm",
       params: def.params ?? null,
       arguments: def.arguments ?? null,
-      preload_files: def.preload_files ? preload : null,
+      preload_files: def.preload_files ? Object.fromEntries(Object.keys(preload).map((path) => [path, ""])) : null,
       result_files: def.result_files ?? null,
       wasm: bundle?.wasm ?? (await read(def.wasm, def.wasm_path, "wasm")),
       // No loader at all: a WASI command module, sent with an empty loader (docs/protocol.md).
@@ -252,6 +267,7 @@ export class Client {
       ...(def.entry ? { entry: def.entry } : {}),
     };
     Object.assign(pending.resultFiles, def.result_files ?? {});
+    if (Object.keys(preload).length > 0) pending.preload = preload;
     pending.push = { body, type: def.public_cluster ? "work" : "trusted_work", ref: pending.ref, client_id: this.clientId };
     if (this.channel.state === "joined") this.send(pending);
   }
@@ -282,8 +298,15 @@ export class Client {
       .finally(() => this.wiring--);
   }
 
+  /** Preload files as bytes in a binary frame to a cluster that reads them, else as base64 in the body. */
   private push(pending: Pending, push: TaskPush): void {
-    if (this.byRef.has(pending.ref)) this.unacknowledged.set(this.frames.push(ClientEvent.task, push), pending);
+    if (!this.byRef.has(pending.ref)) return;
+    const files = pending.preload;
+    const ref =
+      files && this.binaryFiles
+        ? this.frames.push(ClientEvent.task, joinPieces(encodeAttached(push, { [AttachedField.preload]: files })).buffer)
+        : this.frames.push(ClientEvent.task, files ? withPreloadBase64(push, files) : push);
+    this.unacknowledged.set(ref, pending);
   }
 
   /** The cluster's reply to a task push: an error reply is the task's answer. */
@@ -304,10 +327,18 @@ export class Client {
     this.unacknowledged.clear(); // replies to the last connection's pushes never come
     this.generation++;
     this.uploads.reset(reply); // the cluster may be another one now: uploads and what it keeps start over
+    this.binaryFiles = Boolean((reply as Record<string, unknown> | null)?.[BINARY_FILES]);
     for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
   }
 
-  private async receive(payload: unknown): Promise<void> {
+  private async receive(received: unknown): Promise<void> {
+    let payload = received;
+    let files: Attachments = {};
+    try {
+      if (received instanceof ArrayBuffer) ({ payload, files } = decodeAttached(new Uint8Array(received)));
+    } catch (err) {
+      return this.logger.warn(`motivus driver: ignored an unreadable result: ${(err as Error).message}`);
+    }
     const parsed = DriverResult.safeParse(payload);
     if (!parsed.success) return this.logger.warn(`motivus driver: ignored a malformed result: ${describeIssues(parsed.error)}`);
     const result = parsed.data;
@@ -315,14 +346,14 @@ export class Client {
     if (!pending) return; // not ours, or already answered
     this.settle(pending, () => {});
     try {
-      pending.resolve(await this.outcome(pending, result));
+      pending.resolve(await this.outcome(pending, result, files[AttachedField.result] ?? {}));
     } catch (err) {
       pending.reject(err as Error);
     }
   }
 
   /** A result's value; a failure rejects with a TaskError. Logs and result files are kept first (Node). */
-  private async outcome(pending: Pending, result: DriverResult): Promise<unknown> {
+  private async outcome(pending: Pending, result: DriverResult, files: Record<string, Uint8Array>): Promise<unknown> {
     const io = isNode ? await import("./node-files.js") : null;
     let content: ResultContent;
     try {
@@ -337,21 +368,31 @@ export class Client {
     const stderr = textOf(result.stderr);
     if (io) {
       await io.keepLogs(this.logDir, pending.id, textOf(result.stdout), stderr);
-      await io.writeResultFiles(pending.resultFiles, content);
+      await io.writeResultFiles(pending.resultFiles, content, files);
     }
     if (typeof content.error === "string" && !("data" in content)) {
       const code = isErrorCode(content.error_code) ? content.error_code : ErrorCode.unspecified;
       throw new TaskError(code, `task ${pending.id} failed: ${content.error}`, pending.id, stderr);
     }
-    return "data" in content ? content.data : content;
+    if ("data" in content) return content.data;
+    // The whole result map, as a cluster without binary frames gives it: files as base64 entries.
+    for (const [path, bytes] of Object.entries(files)) content[path] = toBase64(bytes);
+    return content;
   }
 
   /** Take a task out of the waiting set exactly once; what stays (for `selectTask`) is its outcome. */
   private settle(pending: Pending, then: () => void): void {
     if (!this.byRef.delete(pending.ref)) return;
-    delete pending.push; // the task's body, only needed to send it again
+    delete pending.push; // the task's body and files, only needed to send it again
+    delete pending.preload;
     then();
   }
+}
+
+/** The push with its preload files as base64 in its body: for a cluster that reads no binary frames. */
+function withPreloadBase64(push: TaskPush, files: Record<string, Uint8Array>): TaskPush {
+  const preload = Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path, toBase64(bytes)]));
+  return { ...push, body: { ...push.body, preload_files: { ...push.body.preload_files, ...preload } } };
 }
 
 /** Join a channel; resolves with the first ok reply. `onJoin` runs with each reply, on every later rejoin too. */

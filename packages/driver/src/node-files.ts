@@ -35,13 +35,18 @@ export function gunzipWithin(compressed: Uint8Array, maxBytes: number): Uint8Arr
   }
 }
 
-/** Write each `result_files` entry (virtual path → local path) from the result map. */
-export async function writeResultFiles(resultFiles: Record<string, string>, content: ResultContent): Promise<void> {
+/** Write each `result_files` entry (virtual path → local path) from the result map, or from the files that came as bytes. */
+export async function writeResultFiles(
+  resultFiles: Record<string, string>,
+  content: ResultContent,
+  attached: Record<string, Uint8Array> = {},
+): Promise<void> {
   for (const [virtual, local] of Object.entries(resultFiles)) {
     const value = content[virtual];
-    if (typeof value !== "string") continue; // the algorithm did not produce it; the error says why
+    const bytes = attached[virtual] ?? (typeof value === "string" ? fromBase64(value) : null);
+    if (!bytes) continue; // the algorithm did not produce it; the error says why
     await mkdir(dirname(local), { recursive: true });
-    await writeFile(local, fromBase64(value));
+    await writeFile(local, bytes);
   }
 }
 

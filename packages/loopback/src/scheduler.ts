@@ -14,15 +14,20 @@
  */
 import { EventEmitter } from "node:events";
 import {
+  AttachedField,
+  type Attachments,
   ClientEvent,
   type ClusterCounts,
   ErrorCode,
   failureAnswer,
+  type TaskBody,
   type TaskPush,
+  toBase64,
   WorkerEvent,
   type WorkerResult,
 } from "motivus-protocol";
 import { refusal } from "./admission.js";
+import { resultBodyWithFiles } from "./result-files.js";
 import { BundleStore } from "./bundle-store.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import type { Peer, Task } from "./task.js";
@@ -68,11 +73,19 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
   }
 
   /**
-   * A driver's `task` push (`bytes`: its frame's text length): queued and matched, or refused
-   * (admission.ts), in which case the driver already has its error result.
+   * A driver's `task` push (`bytes`: its frame's length; `attached`: its preload files, when they came
+   * as bytes): queued and matched, or refused (admission.ts), in which case the driver already has its error result.
    */
-  submit(driver: Peer, push: TaskPush, bytes: number): Submission {
-    const task: Task = { id: this.nextId++, driver, push, bytes, queuedAt: Date.now(), attempts: 0 };
+  submit(driver: Peer, push: TaskPush, bytes: number, attached?: Attachments): Submission {
+    const task: Task = {
+      id: this.nextId++,
+      driver,
+      push,
+      bytes,
+      queuedAt: Date.now(),
+      attempts: 0,
+      ...(attached ? { attached } : {}),
+    };
     // Inline files decoded and hashed once, here: re-queues and re-dispatches reuse it. A reference
     // to a file the store does not hold is refused here, not when a worker fails to fetch it.
     const files = refusal(push.body, bytes, this.holding, this.limits) ?? this.bundles.hold(push.body);
@@ -103,8 +116,8 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     return offer;
   }
 
-  /** A worker's `result`. Returns whether it was delivered. */
-  complete(worker: Peer, result: WorkerResult): boolean {
+  /** A worker's `result` (`attached`: its result files, when they came as bytes). Returns whether it was delivered. */
+  complete(worker: Peer, result: WorkerResult, attached?: Attachments): boolean {
     const task = this.workers.get(worker)?.running.get(result.tid);
     if (!task) {
       this.emit("event", {
@@ -118,14 +131,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     this.release(task);
     this.totals.done++;
     if (result.error) this.totals.failed++;
-    task.driver.push(ClientEvent.result, {
-      type: "response",
-      body: result.body,
-      stdout: result.stdout ?? null,
-      stderr: result.stderr ?? null,
-      ref: task.push.ref,
-      task_id: task.id,
-    });
+    this.answer(task, result, attached?.[AttachedField.result]);
     const ms = Date.now() - (task.dispatchedAt ?? task.queuedAt);
     this.emit("event", { kind: "done", task, worker: worker.topic, ms, error: result.error ?? null });
     return true;
@@ -206,7 +212,9 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       // Encoding happens here (JSON.stringify); admission keeps bodies shallow, and should it still
       // throw, the task is answered with the error instead of taking the cluster down.
       const body = worker.bodyFor?.(task) ?? task.push.body;
-      worker.push(WorkerEvent.input, { tid, type: task.push.type, body });
+      const files = task.attached?.[AttachedField.preload];
+      if (files && worker.binaryFiles) worker.push(WorkerEvent.input, { tid, type: task.push.type, body }, task.attached);
+      else worker.push(WorkerEvent.input, { tid, type: task.push.type, body: files ? withPreloadFiles(body, files) : body });
     } catch (err) {
       slots.free.add(tid);
       this.forget(task);
@@ -279,6 +287,23 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
     this.emit("event", { kind: "aborted", task, reason });
   }
 
+  /** The worker's answer to the task's driver; result files that came as bytes go as bytes to a driver that reads them, else into the body. */
+  private answer(task: Task, result: WorkerResult, files: Record<string, Uint8Array> | undefined): void {
+    const answer = {
+      type: "response",
+      body: result.body,
+      stdout: result.stdout ?? null,
+      stderr: result.stderr ?? null,
+      ref: task.push.ref,
+      task_id: task.id,
+    };
+    if (!files) return task.driver.push(ClientEvent.result, answer);
+    if (task.driver.binaryFiles) return task.driver.push(ClientEvent.result, answer, { [AttachedField.result]: files });
+    const merged = resultBodyWithFiles(result.body, files, this.limits.maxFrameBytes);
+    if (typeof merged === "string") return task.driver.push(ClientEvent.result, { ...answer, body: merged });
+    task.driver.push(ClientEvent.result, { ...answer, ...failureAnswer(merged.error, ErrorCode.badResult) });
+  }
+
   /** Answer the driver for the cluster: `{"error", "error_code"}` in the body, the reason in stderr. */
   private answerWithError(task: Task, error: string, code: ErrorCode): void {
     task.driver.push(ClientEvent.result, {
@@ -289,4 +314,11 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       task_id: task.id,
     });
   }
+}
+
+/** Preload files that came as bytes, as base64 in the body: for a worker that reads no binary frames. */
+function withPreloadFiles(body: TaskBody, files: Record<string, Uint8Array>): TaskBody {
+  const preload = { ...body.preload_files };
+  for (const [path, bytes] of Object.entries(files)) preload[path] = toBase64(bytes);
+  return { ...body, preload_files: preload };
 }

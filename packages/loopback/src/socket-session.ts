@@ -10,13 +10,19 @@
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import {
+  type Attachments,
+  BINARY_FILES,
+  binaryPushHead,
   BUNDLE_REFS,
   BUNDLE_STORE,
   BUNDLE_STORE_PATH,
   ClientEvent,
   type ClusterCounts,
+  decodeAttached,
+  decodeBinaryPush,
   decodeFrame,
   describeIssues,
+  encodeAttached,
   encodeFrame,
   type Frame,
   FrameError,
@@ -84,8 +90,8 @@ export class SocketSession {
   private channels = new Map<string, Channel>();
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Frames received and not handled yet (`null`: a binary frame), oldest at `inboxStart`. */
-  private inbox: (string | null)[] = [];
+  /** Frames received and not handled yet (text, or a binary frame's bytes), oldest at `inboxStart`. */
+  private inbox: (string | Buffer | null)[] = [];
   private inboxStart = 0;
   private draining = false;
   private corked = false;
@@ -96,7 +102,7 @@ export class SocketSession {
     private readonly transport: Duplex,
     private readonly options: ConnectionOptions,
   ) {
-    ws.on("message", (data, isBinary) => this.enqueue(isBinary ? null : data.toString()));
+    ws.on("message", (data, isBinary) => this.enqueue(isBinary ? (data as Buffer) : data.toString()));
     ws.on("close", () => {
       // What the socket said before it closed counts (a worker's last result): handle it first.
       this.drain(Infinity);
@@ -126,8 +132,8 @@ export class SocketSession {
    * longer read until they are handled. What a batch sends goes out in one write per socket
    * (`send` corks until the end of the tick) instead of one system call each.
    */
-  private enqueue(text: string | null): void {
-    this.inbox.push(text);
+  private enqueue(received: string | Buffer): void {
+    this.inbox.push(received);
     if (this.inbox.length - this.inboxStart >= INBOX_PAUSE && !this.ws.isPaused) this.ws.pause();
     if (this.draining) return;
     this.draining = true;
@@ -137,9 +143,9 @@ export class SocketSession {
   private drain(count: number): void {
     const end = Math.min(this.inbox.length, this.inboxStart + count);
     while (this.inboxStart < end) {
-      const text = this.inbox[this.inboxStart];
+      const received = this.inbox[this.inboxStart]!;
       this.inbox[this.inboxStart++] = null;
-      this.receive(text ?? null);
+      this.receive(received);
     }
     if (this.inboxStart < this.inbox.length) return void setImmediate(() => this.drain(BATCH));
     this.inbox = [];
@@ -158,16 +164,13 @@ export class SocketSession {
     this.idleTimer.unref();
   }
 
-  private receive(text: string | null): void {
+  private receive(received: string | Buffer): void {
     if (this.closed) return;
     this.touch();
-    if (text === null) {
-      this.options.log("ignored a binary frame: this cluster speaks JSON frames only");
-      return;
-    }
     let frame: Frame;
+    let files: Attachments | undefined;
     try {
-      frame = decodeFrame(text, this.options.vsn);
+      ({ frame, files } = this.decode(received));
     } catch (err) {
       // A FrameError is the peer's doing; anything else thrown while decoding is a bug of ours, and says so.
       this.options.log(
@@ -178,7 +181,7 @@ export class SocketSession {
       return;
     }
     try {
-      this.route(frame, text.length);
+      this.route(frame, received.length, files);
     } catch (err) {
       // Whatever goes wrong is logged and answered, never thrown at the socket (which would end the process).
       this.options.log(
@@ -194,7 +197,24 @@ export class SocketSession {
     }
   }
 
-  private route(frame: Frame, bytes: number): void {
+  /**
+   * A text frame, or a binary one (a client's push: docs/protocol.md, "Files in binary frames") as its
+   * payload and its files. A binary frame whose files cannot be read is answered (its ref is known).
+   */
+  private decode(received: string | Buffer): { frame: Frame; files?: Attachments } {
+    if (typeof received === "string") return { frame: decodeFrame(received, this.options.vsn) };
+    if (this.options.vsn !== "2.0.0") throw new FrameError("a binary frame on a vsn=1.0.0 socket");
+    const push = decodeBinaryPush(received);
+    try {
+      const { payload, files } = decodeAttached(push.payload);
+      return { frame: { ...push, payload }, files };
+    } catch (err) {
+      if (err instanceof FrameError) this.reply(push, "error", { reason: `unreadable ${push.event}: ${err.message}` });
+      throw err;
+    }
+  }
+
+  private route(frame: Frame, bytes: number, files?: Attachments): void {
     if (frame.topic === PHOENIX_TOPIC && frame.event === PhxEvent.heartbeat) return this.reply(frame, "ok", {});
     if (frame.event === PhxEvent.join) return this.join(frame);
     const channel = this.channels.get(frame.topic);
@@ -203,7 +223,7 @@ export class SocketSession {
       this.reply(frame, "ok", {});
       return this.leave(channel);
     }
-    this.handle(channel, frame, bytes);
+    this.handle(channel, frame, bytes, files);
   }
 
   private join(frame: Frame): void {
@@ -218,18 +238,23 @@ export class SocketSession {
     const previous = this.channels.get(topic);
     if (previous) this.leave(previous);
     const { bodyFor } = this.options;
-    const byReference = this.options.endpoint === "worker" && asksForReferences(frame.payload);
+    const byReference = this.options.endpoint === "worker" && asksFor(frame.payload, BUNDLE_REFS);
+    const binaryFiles = !lobby && this.options.vsn === "2.0.0" && asksFor(frame.payload, BINARY_FILES);
     const channel: Channel = {
       id: nextChannelId++,
       topic,
       trusted: this.options.grant.trusted,
       joinRef: frame.joinRef ?? frame.ref,
       lobby,
+      binaryFiles,
       ...(bodyFor ? { bodyFor: (task: Task) => bodyFor(task, byReference) } : {}),
-      push: (event, payload) => this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
+      push: (event, payload, files) =>
+        files && binaryFiles
+          ? this.sendBinary(channel.joinRef, topic, event, encodeAttached(payload, files))
+          : this.send({ joinRef: channel.joinRef, ref: null, topic, event, payload }),
     };
     this.channels.set(topic, channel);
-    this.reply(frame, "ok", this.joinReply(lobby));
+    this.reply(frame, "ok", { ...this.joinReply(lobby), ...(binaryFiles ? { [BINARY_FILES]: 1 } : {}) });
     if (this.options.endpoint === "worker") this.logWorkerJoined(channel, byReference);
   }
 
@@ -271,12 +296,13 @@ export class SocketSession {
     else channel.statsTimer = setTimeout(send, wait).unref();
   }
 
-  private handle(channel: Channel, frame: Frame, bytes: number): void {
-    const handled = this.options.endpoint === "client" ? this.fromDriver(channel, frame, bytes) : this.fromWorker(channel, frame);
+  private handle(channel: Channel, frame: Frame, bytes: number, files?: Attachments): void {
+    const handled =
+      this.options.endpoint === "client" ? this.fromDriver(channel, frame, bytes, files) : this.fromWorker(channel, frame, files);
     if (!handled) this.reply(frame, "error", { reason: `unknown event "${frame.event}" on ${this.options.endpoint} socket` });
   }
 
-  private fromDriver(channel: Channel, frame: Frame, bytes: number): boolean {
+  private fromDriver(channel: Channel, frame: Frame, bytes: number, files?: Attachments): boolean {
     switch (frame.event) {
       case ClientEvent.task: {
         if (channel.lobby)
@@ -284,7 +310,7 @@ export class SocketSession {
         const push = this.parse(TaskPush, frame);
         if (!push) return true;
         // A refused task also has its error `result` already (scheduler.ts): the Python client reads no replies.
-        const { task, refused } = this.options.scheduler.submit(channel, push, bytes);
+        const { task, refused } = this.options.scheduler.submit(channel, push, bytes, files);
         this.reply(
           frame,
           refused === null ? "ok" : "error",
@@ -301,7 +327,7 @@ export class SocketSession {
     }
   }
 
-  private fromWorker(channel: Channel, frame: Frame): boolean {
+  private fromWorker(channel: Channel, frame: Frame, files?: Attachments): boolean {
     switch (frame.event) {
       case WorkerEvent.inputRequest: {
         const request = this.parse(InputRequest, frame);
@@ -316,7 +342,7 @@ export class SocketSession {
       case WorkerEvent.result: {
         const result = this.parse(WorkerResult, frame);
         if (!result) return true;
-        const delivered = this.options.scheduler.complete(channel, result);
+        const delivered = this.options.scheduler.complete(channel, result, files);
         this.reply(frame, "ok", { delivered });
         if (delivered) this.sendStats(channel);
         return true;
@@ -347,17 +373,31 @@ export class SocketSession {
 
   private send(frame: Frame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    // Frames to this socket from another socket's batch (tasks to a worker, results to a driver)
-    // go out together at the end of this tick, not one system call each.
-    if (!this.corked) {
-      this.corked = true;
-      this.transport.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.transport.uncork();
-      });
-    }
+    this.corkTillTick();
     this.ws.send(encodeFrame(frame, this.options.vsn));
+  }
+
+  /** A binary push (no ref), written as pieces: a file's bytes pass through without being joined or copied here. */
+  private sendBinary(joinRef: Ref, topic: string, event: string, pieces: Uint8Array[]): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.corkTillTick();
+    const all = [binaryPushHead(joinRef, topic, event), ...pieces];
+    // One WebSocket message in fragments, sent back to back, so nothing else can come between them.
+    all.forEach((piece, i) => this.ws.send(piece, { binary: true, fin: i === all.length - 1 }));
+  }
+
+  /**
+   * Frames to this socket from another socket's batch (tasks to a worker, results to a driver) go
+   * out together at the end of this tick, not one system call each.
+   */
+  private corkTillTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.transport.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.transport.uncork();
+    });
   }
 
   private closeAll(): void {
@@ -374,7 +414,7 @@ export class SocketSession {
   }
 }
 
-/** Whether a worker's join payload asks for bundles by reference (`{"bundle_refs": 1}`; docs/protocol.md). */
-function asksForReferences(payload: unknown): boolean {
-  return typeof payload === "object" && payload !== null && Boolean((payload as Record<string, unknown>)[BUNDLE_REFS]);
+/** Whether a join payload asks for `field` (`{"bundle_refs": 1}`, `{"binary_files": 1}`; docs/protocol.md). */
+function asksFor(payload: unknown, field: string): boolean {
+  return typeof payload === "object" && payload !== null && Boolean((payload as Record<string, unknown>)[field]);
 }

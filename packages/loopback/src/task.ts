@@ -1,5 +1,5 @@
 /** A task as the loopback cluster holds it, and the channels it moves between. */
-import type { TaskBody, TaskPush } from "motivus-protocol";
+import type { Attachments, TaskBody, TaskPush } from "motivus-protocol";
 import type { TaskFiles } from "./bundle-store.js";
 
 /** A joined channel the scheduler can push events to. */
@@ -16,15 +16,20 @@ export interface Peer {
    * absent: as the driver sent it.
    */
   bodyFor?(task: Task): TaskBody;
-  push(event: string, payload: unknown): void;
+  /** It reads binary frames (it said so when it joined): files may go to it as bytes (attachments.ts). */
+  readonly binaryFiles: boolean;
+  /** `files`: sent beside the payload in one binary frame; only to a peer that reads them. */
+  push(event: string, payload: unknown, files?: Attachments): void;
 }
 
 export interface Task {
   readonly id: number;
   readonly driver: Peer;
   readonly push: TaskPush;
-  /** The text length of the frame it came in, counted against `maxQueuedBytes`. */
+  /** The length of the frame it came in, counted against `maxQueuedBytes`. */
   readonly bytes: number;
+  /** Its preload files, when they came as bytes in a binary frame (its body names them with empty strings). */
+  readonly attached?: Attachments;
   readonly queuedAt: number;
   /** Its inline wasm and loader, held in the bundle store from admission until it leaves the cluster. */
   files?: TaskFiles;

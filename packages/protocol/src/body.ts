@@ -54,8 +54,19 @@ export function parseResultContent(json: Uint8Array): ResultContent {
   return value as ResultContent;
 }
 
-export function encodeResultBody(content: ResultContent): string {
-  return toBase64(gzipSync(strToU8(JSON.stringify(content))));
+/** `level`: gzip's (fflate's default 6 keeps a volunteer's upload small; 1 for a body re-encoded on the cluster's side). */
+export function encodeResultBody(content: ResultContent, level: 1 | 6 = 6): string {
+  return toBase64(gzipSync(strToU8(JSON.stringify(content)), { level }));
+}
+
+/**
+ * Result files that came attached (attachments.ts) put back into the result as base64 entries: the
+ * body a peer that reads no binary frames gets (the Python client).
+ */
+export function inlineResultFiles(content: ResultContent, files: Record<string, Uint8Array>, level: 1 | 6 = 6): string {
+  const merged: ResultContent = { ...content };
+  for (const [path, bytes] of Object.entries(files)) merged[path] = toBase64(bytes);
+  return encodeResultBody(merged, level);
 }
 
 export function textOf(base64: string | null | undefined): string {

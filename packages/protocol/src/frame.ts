@@ -69,3 +69,39 @@ export function encodeFrame(frame: Frame, vsn: Vsn): string {
   if (frame.joinRef !== null) v1.join_ref = frame.joinRef;
   return JSON.stringify(v1);
 }
+
+/**
+ * Phoenix's binary frame (serializer V2, kind 0, "push") as a client sends it:
+ * `[0, join_ref size, ref size, topic size, event size]`, those four as UTF-8, then the payload (a view, not a copy).
+ */
+export function decodeBinaryPush(bytes: Uint8Array): Frame & { payload: Uint8Array } {
+  if (bytes.byteLength < 5 || bytes[0] !== 0) throw new FrameError("a binary frame from a client is a push (kind 0)");
+  const text = new TextDecoder();
+  let at = 5;
+  const field = (size: number) => {
+    if (at + size > bytes.byteLength) throw new FrameError("a binary frame is shorter than its header says");
+    return text.decode(bytes.subarray(at, (at += size)));
+  };
+  const [joinRef, ref, topic, event] = [bytes[1]!, bytes[2]!, bytes[3]!, bytes[4]!].map(field) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  return { joinRef: joinRef || null, ref: ref || null, topic, event, payload: bytes.subarray(at) };
+}
+
+/**
+ * The binary push a server sends (kind 0, no ref: `[0, join_ref size, topic size, event size]`, those
+ * three, then the payload), as its head; the payload's pieces follow it on the wire.
+ */
+export function binaryPushHead(joinRef: Ref, topic: string, event: string): Uint8Array {
+  const parts = [String(joinRef ?? ""), topic, event].map((s) => new TextEncoder().encode(s));
+  if (parts.some((part) => part.byteLength > 255))
+    throw new FrameError("a binary frame's join_ref, topic and event are at most 255 bytes each");
+  const head = new Uint8Array(4 + parts.reduce((sum, part) => sum + part.byteLength, 0));
+  head.set([0, ...parts.map((part) => part.byteLength)]);
+  let at = 4;
+  for (const part of parts) head.set(part, (at += part.byteLength) - part.byteLength);
+  return head;
+}

@@ -10,3 +10,4 @@ export * from "./errors.js";
 export * from "./issues.js";
 export * from "./frame.js";
 export * from "./units.js";
+export * from "./attachments.js";

@@ -234,7 +234,7 @@ class WorkerController {
         this.lifecycle.move("lost", reason);
         this.pool?.lost();
       },
-      input: (input) => this.pool?.input(input),
+      input: (input, attached) => this.pool?.input(input, attached),
       badInput: (tid, reason) => this.pool?.badInput(tid, reason),
       abort: (tid) => this.pool?.abort(tid),
       stats: (stats) => this.events.emit("stats", stats.body),

@@ -9,7 +9,15 @@ import { Socket, type Channel } from "phoenix";
 import type { ResolvedConfig } from "../config.js";
 import {
   AbortTask,
+  AttachedField,
+  type Attachments,
+  BINARY_FILES,
   BUNDLE_REFS,
+  decodeAttached,
+  decodeResultBody,
+  encodeAttached,
+  inlineResultFiles,
+  joinPieces,
   describeIssues,
   GuestResponse,
   HttpPath,
@@ -26,7 +34,8 @@ export interface ConnectionHandlers {
   joined(): void;
   /** The channel is down: whatever was offered or running is the cluster's again. */
   lost(reason: string): void;
-  input(input: Input): void;
+  /** `attached`: the files that came beside it in a binary frame (attachments.ts). */
+  input(input: Input, attached?: Attachments): void;
   /** An `input` that failed validation. */
   badInput(tid: string | null, reason: string): void;
   abort(tid: string): void;
@@ -46,6 +55,8 @@ export class ClusterConnection {
   private socket: Socket | null = null;
   private channel: Channel | null = null;
   private isJoined = false;
+  /** The cluster said, when this worker joined, that it reads binary frames (attachments.ts). */
+  private clusterReadsBinary = false;
   /** Counts connect() calls and disconnects: a connect() that is no longer the latest gives up quietly. */
   private attempt = 0;
   /** Ends the join wait of the current connect(), when disconnect() calls it off. */
@@ -59,6 +70,11 @@ export class ClusterConnection {
 
   get joined(): boolean {
     return this.isJoined;
+  }
+
+  /** Whether a task's result files may go back as bytes in a binary frame: the cluster said so when this worker joined. */
+  get binaryFiles(): boolean {
+    return this.clusterReadsBinary;
   }
 
   /** Resolves once joined, or as soon as disconnect() calls it off (then it opens nothing more). */
@@ -75,8 +91,9 @@ export class ClusterConnection {
       reconnectAfterMs: (tries: number) => reconnectAfterMs(tries),
       rejoinAfterMs: (tries: number) => reconnectAfterMs(tries),
     });
-    // Asks for programs by reference (docs/protocol.md, "Bundles by reference"); a cluster that ignores it sends them inline.
-    const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), { [BUNDLE_REFS]: 1 });
+    // Asks for programs by reference and files in binary frames (docs/protocol.md); a cluster that
+    // ignores either sends them inline, as base64.
+    const channel = socket.channel(Topic.worker(this.userUuid, crypto.randomUUID()), { [BUNDLE_REFS]: 1, [BINARY_FILES]: 1 });
     channel.on(WorkerEvent.input, (payload: unknown) => this.receiveInput(payload));
     channel.on(WorkerEvent.abortTask, (payload: unknown) => {
       const parsed = AbortTask.safeParse(payload);
@@ -97,7 +114,8 @@ export class ClusterConnection {
       let first = true;
       channel
         .join()
-        .receive("ok", () => {
+        .receive("ok", (reply: Record<string, unknown> | null) => {
+          this.clusterReadsBinary = Boolean(reply?.[BINARY_FILES]);
           this.isJoined = true;
           this.on.joined();
           if (first) ok();
@@ -117,8 +135,16 @@ export class ClusterConnection {
     if (this.isJoined && this.socket?.isConnected()) this.channel?.push(WorkerEvent.inputRequest, { tid });
   }
 
-  sendResult(result: WorkerResult): void {
-    this.channel?.push(WorkerEvent.result, result, 60_000);
+  /** `files`: result files as bytes, attached in a binary frame; put back into the body as base64 for a cluster that reads no binary frames. */
+  sendResult(result: WorkerResult, files?: Record<string, Uint8Array>): void {
+    if (!files || Object.keys(files).length === 0) return void this.channel?.push(WorkerEvent.result, result, 60_000);
+    if (!this.clusterReadsBinary) {
+      // The task started on a cluster that reads them, and ends on one (reconnected) that does not.
+      const body = inlineResultFiles(decodeResultBody(result.body), files);
+      return void this.channel?.push(WorkerEvent.result, { ...result, body }, 60_000);
+    }
+    const frame = joinPieces(encodeAttached(result, { [AttachedField.result]: files }));
+    this.channel?.push(WorkerEvent.result, frame.buffer as unknown as object, 60_000);
   }
 
   disconnect(): void {
@@ -137,9 +163,18 @@ export class ClusterConnection {
     this.on.lost(reason);
   }
 
-  private receiveInput(payload: unknown): void {
+  private receiveInput(received: unknown): void {
+    let payload = received;
+    let attached: Attachments | undefined;
+    if (received instanceof ArrayBuffer) {
+      try {
+        ({ payload, files: attached } = decodeAttached(new Uint8Array(received)));
+      } catch (err) {
+        return this.on.badInput(null, `malformed task: ${(err as Error).message}`);
+      }
+    }
     const parsed = Input.safeParse(payload);
-    if (parsed.success) return this.on.input(parsed.data);
+    if (parsed.success) return this.on.input(parsed.data, attached);
     const tid = (payload as { tid?: unknown } | null)?.tid;
     this.on.badInput(typeof tid === "string" && tid ? tid : null, `malformed task: ${describeIssues(parsed.error)}`);
   }

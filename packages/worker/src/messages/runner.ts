@@ -32,6 +32,8 @@ export interface RunnerTask {
   entry: string | null;
   /** A program that has not reached main by then fails with what it waited for. */
   startupMs: number;
+  /** Result files come back as bytes (`RunnerOutcome.files`), not as base64 in the body. */
+  attachResults: boolean;
   /**
    * The task body's other fields, as the cluster sent them, for a legacy adapter (which is posted the
    * whole body); its `wasm`, `loader` and non-empty `preload_files` are rebuilt from the bytes.
@@ -47,8 +49,10 @@ export interface RunnerTask {
 
 /** What the worker answers, already in wire form. */
 export interface RunnerOutcome {
-  /** base64(gzip(JSON)) with `data`, the result files and, on failure, `error` and `error_code`. */
+  /** base64(gzip(JSON)) with `data`, the result files (unless attached) and, on failure, `error` and `error_code`. */
   body: string;
+  /** With `attachResults`: the result files' bytes by virtual path (transferred), left out of `body`. */
+  files?: Record<string, ArrayBuffer>;
   /** base64 of the captured text, or null when there was none. */
   stdout: string | null;
   stderr: string | null;

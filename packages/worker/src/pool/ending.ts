@@ -20,6 +20,8 @@ export interface Conclusion {
   code: ErrorCode | null;
   /** Which loader shape ran it, when one did. */
   shape: string | null;
+  /** Result files to attach to the answer as bytes (the runner was asked for them so). */
+  files?: Record<string, Uint8Array>;
 }
 
 /** A runner's reply as a plain outcome, or null when it is not one (e.g. a Comlink proxy an algorithm made of it). */
@@ -38,7 +40,10 @@ export function checkOutcome(reply: unknown): RunnerOutcome | null {
     return null;
   if (errorCode != null && (typeof errorCode !== "number" || !Number.isInteger(errorCode))) return null;
   const retire = (reply as { retire?: unknown }).retire === true;
+  const files = filesOf((reply as { files?: unknown }).files);
+  if (files === null) return null;
   return {
+    ...(files ? { files } : {}),
     body,
     stdout,
     stderr,
@@ -48,6 +53,13 @@ export function checkOutcome(reply: unknown): RunnerOutcome | null {
     shape: shape as RunnerOutcome["shape"],
     retire,
   };
+}
+
+/** An outcome's attached files: absent (undefined), buffers by path, or null when they are something else. */
+function filesOf(files: unknown): Record<string, ArrayBuffer> | undefined | null {
+  if (files === undefined) return undefined;
+  if (files === null || typeof files !== "object") return null;
+  return Object.values(files).every((bytes) => bytes instanceof ArrayBuffer) ? (files as Record<string, ArrayBuffer>) : null;
 }
 
 /** An answer for a task that did not run to its end: the driver must still hear of it. */
@@ -73,7 +85,9 @@ export function conclude(tid: string, ending: Ending, deadlineMs: number): Concl
         stderr: outcome.stderr,
         error: outcome.error,
       };
-      return { answer, error: outcome.error, code: outcome.errorCode ?? null, shape: outcome.shape };
+      const files =
+        outcome.files && Object.fromEntries(Object.entries(outcome.files).map(([path, bytes]) => [path, new Uint8Array(bytes)]));
+      return { answer, error: outcome.error, code: outcome.errorCode ?? null, shape: outcome.shape, ...(files ? { files } : {}) };
     }
     case "refused":
       return failed(ErrorCode.refused, ending.message);

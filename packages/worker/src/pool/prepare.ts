@@ -5,7 +5,17 @@
  * algorithm gets the key alone: nothing of the bundle is decoded, hashed,
  * fetched or copied for it again.
  */
-import { type BundleFileRef, ErrorCode, fromBase64, type Input, MotivusError, type TaskBody } from "motivus-protocol";
+import {
+  AttachedField,
+  type Attachments,
+  type BundleFileRef,
+  ErrorCode,
+  fromBase64,
+  type Input,
+  MotivusError,
+  ownBuffer,
+  type TaskBody,
+} from "motivus-protocol";
 import type { BundleFiles } from "../cache/bundle-files.js";
 import type { DataLinks } from "../cache/data-links.js";
 import { Unreachable } from "../cache/download.js";
@@ -108,17 +118,22 @@ export interface PrepareContext {
   /** The algorithm the slot's worker already holds, if any. */
   warm: string | null;
   startupMs: number;
+  /** Result files go back as bytes, not base64 (the cluster reads binary frames). */
+  attachResults?: boolean;
 }
 
-export async function prepareTask(input: Input, context: PrepareContext): Promise<PreparedTask> {
+/** `attached`: files that came beside the task in a binary frame; its `preload_files` name them with empty strings. */
+export async function prepareTask(input: Input, context: PrepareContext, attached?: Attachments): Promise<PreparedTask> {
   const { body } = input;
   if (body.run_type && body.run_type !== "wasm")
     throw new TaskRefused(`run_type "${body.run_type}" is not supported; this worker runs "wasm"`);
   const bundle = await bundleOf(body, context);
   const { key } = bundle;
   const preloadFiles: Record<string, ArrayBuffer> = {};
+  const bytesOf = attached?.[AttachedField.preload] ?? {};
   for (const [path, contents] of Object.entries(body.preload_files ?? {})) {
-    preloadFiles[path] = decode(contents, `preload file ${path}`).buffer as ArrayBuffer;
+    const bytes = bytesOf[path];
+    preloadFiles[path] = bytes ? ownBuffer(bytes) : (decode(contents, `preload file ${path}`).buffer as ArrayBuffer);
   }
   const dataLink = body.data_link || null;
   // A copy, so transferring it does not empty the cache.
@@ -141,6 +156,7 @@ export async function prepareTask(input: Input, context: PrepareContext): Promis
     resultFiles: Object.keys(body.result_files ?? {}),
     entry: body.entry ?? null,
     startupMs: context.startupMs,
+    attachResults: context.attachResults === true,
     legacyBody,
   };
   const transfer = [...(bundle.wasm ? [bundle.wasm] : []), ...Object.values(preloadFiles), ...(dataZip ? [dataZip] : [])];

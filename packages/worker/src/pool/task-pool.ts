@@ -6,7 +6,7 @@
  * working. Knows nothing about sockets or loaders.
  */
 import * as Comlink from "comlink";
-import { ErrorCode, type Input, MotivusError, type WorkerResult } from "motivus-protocol";
+import { type Attachments, ErrorCode, type Input, MotivusError, type WorkerResult } from "motivus-protocol";
 import type { BundleFiles } from "../cache/bundle-files.js";
 import type { DataLinks } from "../cache/data-links.js";
 import { consoleLogger, type Emitter, type Logger } from "../events.js";
@@ -25,8 +25,10 @@ const UNREACHABLE_GRACE_MS = 2_000;
 /** Where the pool's offers and answers go (the cluster connection). */
 export interface Outbox {
   readonly joined: boolean;
+  /** Result files may go back as bytes (the cluster reads binary frames). */
+  readonly binaryFiles?: boolean;
   offer(tid: string): void;
-  sendResult(result: WorkerResult): void;
+  sendResult(result: WorkerResult, files?: Record<string, Uint8Array>): void;
 }
 
 export interface TaskStarted {
@@ -143,10 +145,11 @@ export class TaskPool {
     }
   }
 
-  input(input: Input): void {
+  /** `attached`: files that came beside the task in a binary frame. */
+  input(input: Input, attached?: Attachments): void {
     const slot = this.offeredAs(input.tid);
     if (!slot) return this.logger.warn(`motivus: a task came for slot ${input.tid}, which this worker does not hold; ignored`);
-    void this.run(slot, input);
+    void this.run(slot, input, attached);
   }
 
   /** A task that failed validation still gets an answer, and its slot is offered again. */
@@ -224,13 +227,13 @@ export class TaskPool {
     );
   }
 
-  private async run(slot: Slot, input: Input): Promise<void> {
+  private async run(slot: Slot, input: Input, attached?: Attachments): Promise<void> {
     const { tid } = input;
     const started = performance.now();
     let force!: (end: ForcedEnd) => void;
     const forced = new Promise<ForcedEnd>((resolve) => (force = resolve));
     slot.state = { name: "running", tid, force };
-    const running = this.execute(slot, input, forced);
+    const running = this.execute(slot, input, attached, forced);
     // Listeners run on the page's main thread: tell them once the task is under way, not before.
     this.events.emit("taskStarted", { tid });
     const ending = await running;
@@ -241,9 +244,9 @@ export class TaskPool {
     // An answer does not mean the worker's thread is free: the algorithm may have left it spinning.
     else if (ending.kind === "done") slot.check();
 
-    const { answer, error, code, shape } = conclude(tid, ending, this.deadlineMs);
+    const { answer, files, error, code, shape } = conclude(tid, ending, this.deadlineMs);
     const answered = answer !== null && this.outbox.joined;
-    if (answered) this.outbox.sendResult(answer);
+    if (answered) this.outbox.sendResult(answer, files);
     const ended: TaskEnded = {
       tid,
       ms: Math.round(performance.now() - started),
@@ -274,7 +277,12 @@ export class TaskPool {
     return end ?? (this.outbox.joined ? { kind: "refused", message } : { kind: "lost" });
   }
 
-  private async execute(slot: Slot, input: Input, forced: Promise<ForcedEnd>): Promise<Ending> {
+  private async execute(
+    slot: Slot,
+    input: Input,
+    attached: Attachments | undefined,
+    forced: Promise<ForcedEnd>,
+  ): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
     let closeReports: (() => void) | undefined;
@@ -283,13 +291,18 @@ export class TaskPool {
       const early = await Promise.race([slot.idle.then(() => null), forced]);
       if (early) return early;
       const prepared = await Promise.race([
-        prepareTask(input, {
-          dataLinks: this.dataLinks,
-          bundleFiles: this.bundleFiles,
-          keys: this.keys,
-          warm: slot.bundle,
-          startupMs: this.startupMs,
-        }),
+        prepareTask(
+          input,
+          {
+            dataLinks: this.dataLinks,
+            bundleFiles: this.bundleFiles,
+            keys: this.keys,
+            warm: slot.bundle,
+            startupMs: this.startupMs,
+            attachResults: this.outbox.binaryFiles === true,
+          },
+          attached,
+        ),
         forced,
       ]);
       if ("kind" in prepared) return prepared;

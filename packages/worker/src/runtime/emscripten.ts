@@ -446,7 +446,7 @@ function threadsUnavailable(): RunnerError {
 }
 
 /** Result files of a program without a filesystem: each one is missing. */
-function noFiles(paths: readonly string[], missing: (note: string) => void): Record<string, string> {
+function noFiles(paths: readonly string[], missing: (note: string) => void): Record<string, Uint8Array> {
   for (const path of paths) missing(`result file ${path} is missing: the program has no filesystem`);
   return {};
 }

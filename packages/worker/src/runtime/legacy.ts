@@ -184,7 +184,7 @@ function resultOf(reply: LegacyReply, task: WorkerTask, transcript: Transcript):
   return {
     data,
     // Every entry of the reply's body, files and anything else, goes into the result as given.
-    files: entries as Record<string, string>,
+    files: entries,
     error: failed
       ? new RunnerError(
           RuntimeErrorCode.algorithmFailed,

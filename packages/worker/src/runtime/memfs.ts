@@ -7,7 +7,6 @@
  *   keeps what the program writes to it, in order (enough for a program that writes its output
  *   once, front to back; one that seeks in its output needs the whole `FS`).
  */
-import { toBase64 } from "motivus-protocol";
 import { RunnerError, describe } from "./errors.js";
 import { RuntimeErrorCode } from "../messages/runner.js";
 import { exportedFunction, ownValue } from "./emscripten-loader.js";
@@ -38,7 +37,7 @@ export interface ProgramFiles {
   /** Writes the preload files and prepares each result file's place (its directories, at least). */
   prepare(preload: Record<string, ArrayBuffer>, results: readonly string[]): void;
   /** Path → base64 contents of each result file there is; each one missing is reported through `missing`. */
-  read(paths: readonly string[], missing: (note: string) => void): Record<string, string>;
+  read(paths: readonly string[], missing: (note: string) => void): Record<string, Uint8Array>;
 }
 
 /** The filesystem `module` (or a script-level `FS`) exposes, if any. */
@@ -99,8 +98,8 @@ class WholeFiles implements ProgramFiles {
     for (const path of results) attempt(`create the directory of result file ${path}`, () => this.makeDirs(split(path).dir));
   }
 
-  read(paths: readonly string[], missing: (note: string) => void): Record<string, string> {
-    const files: Record<string, string> = {};
+  read(paths: readonly string[], missing: (note: string) => void): Record<string, Uint8Array> {
+    const files: Record<string, Uint8Array> = {};
     for (const path of paths) {
       let contents: Uint8Array;
       try {
@@ -109,7 +108,7 @@ class WholeFiles implements ProgramFiles {
         missing(`result file ${path} is missing: the program did not write it`);
         continue;
       }
-      files[path] = toBase64(contents);
+      files[path] = contents;
     }
     return files;
   }
@@ -157,11 +156,11 @@ class PackagerFiles implements ProgramFiles {
     }
   }
 
-  read(paths: readonly string[], missing: (note: string) => void): Record<string, string> {
-    const files: Record<string, string> = {};
+  read(paths: readonly string[], missing: (note: string) => void): Record<string, Uint8Array> {
+    const files: Record<string, Uint8Array> = {};
     for (const path of paths) {
       const bytes = this.written.get(path);
-      if (bytes?.length) files[path] = toBase64(Uint8Array.from(bytes));
+      if (bytes?.length) files[path] = Uint8Array.from(bytes);
       else missing(`result file ${path} is missing: the program wrote nothing to it`);
     }
     return files;

@@ -70,7 +70,7 @@ export class Runner implements RunnerApi {
       running.catch(() => {}); // an interrupted run may still reject later; that is not news
       const result = await Promise.race([running, interrupted]);
       this.sweep(transcript);
-      const outcome = outcomeOf(result, transcript, result.shape ?? shape);
+      const outcome = outcomeOf(result, transcript, result.shape ?? shape, rest.attachResults);
       return this.loaders.imports.spent ? { ...outcome, retire: true } : outcome;
     } catch (error) {
       this.sweep(transcript);

@@ -5,8 +5,8 @@ import type { LoaderShape } from "../messages/runner.js";
 export interface ShapeResult {
   /** The result's `data`: the exit code (Emscripten, legacy) or main's return value (wasm-bindgen). */
   data: unknown;
-  /** Virtual path → base64 contents of each result file that was written. */
-  files: Record<string, string>;
+  /** Virtual path → the bytes of each result file that was written; a legacy adapter's entries, as it gave them. */
+  files: Record<string, unknown>;
   /** Set when the algorithm failed; `data` and `files` then hold whatever it produced. */
   error: RunnerError | null;
   /** The shape as running it showed it, when it is more exact than the one read from the loader's text. */

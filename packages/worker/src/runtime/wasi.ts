@@ -15,7 +15,6 @@ import {
   WASIProcExit,
   type Inode,
 } from "@bjorn3/browser_wasi_shim";
-import { toBase64 } from "motivus-protocol";
 import { RuntimeErrorCode } from "../messages/runner.js";
 import { unpackDataFiles } from "./data-package.js";
 import { RunnerError, describe } from "./errors.js";
@@ -148,13 +147,13 @@ function writeFile(root: Directory, path: string, bytes: Uint8Array): void {
   dir.contents.set(name, new File(bytes));
 }
 
-function readResultFiles(root: Directory, paths: readonly string[], missing: (note: string) => void): Record<string, string> {
-  const files: Record<string, string> = {};
+function readResultFiles(root: Directory, paths: readonly string[], missing: (note: string) => void): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
   for (const path of paths) {
     const names = parts(path);
     const name = names.pop() ?? "";
     const entry = directoryOf(root, names, false)?.contents.get(name);
-    if (entry instanceof File) files[path] = toBase64(entry.data);
+    if (entry instanceof File) files[path] = entry.data;
     else missing(`result file ${path} is missing: ${entry ? "it is a directory" : "the program did not write it"}`);
   }
   return files;

@@ -34,7 +34,11 @@ function startRuntime(): void {
     self.removeEventListener("message", handOff);
     leftovers.keep(port); // the one port a task's end does not close
     // Only the RunnerApi crosses the port; `fail` stays private to this worker.
-    const api: RunnerApi = { run: (task) => runner.run(task), cachedModules: () => runner.cachedModules() };
+    const api: RunnerApi = {
+      // Result files' bytes are moved to the page, not copied.
+      run: (task) => runner.run(task).then((outcome) => Comlink.transfer(outcome, Object.values(outcome.files ?? {}))),
+      cachedModules: () => runner.cachedModules(),
+    };
     Comlink.expose(api, port);
   });
 }
