@@ -51,6 +51,7 @@ const FIGURES = [
   "threadScaling",
   "payloadMBps",
   "payloadRoundTripMBps",
+  "pythonPayloadMBps",
   "legacyVsOriginal",
   "clusterTasksPerSecond",
   "clusterP50Ms",

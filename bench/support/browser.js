@@ -3,6 +3,10 @@
  * bench pages: bench.html (the library's public API, a worker of the cluster)
  * and bare.html (the same wasm run directly, no pipeline).
  */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, chromiumPath } from "../../packages/loopback/dist/browsers.js";
 import { BUNDLE_STORE_PATH } from "motivus-protocol";
@@ -59,6 +63,32 @@ export async function openBenchPage(context, cluster, { threads = 1, share = 1, 
   await page.goto(`${cluster.origin}${URLS.benchPage}?threads=${threads}&share=${share}`);
   await waitForBenchSlots(page, cluster, threads, expectWorkers);
   return { page, watch, record: () => benchRecord(page, watch) };
+}
+
+/**
+ * A bench page in a Chromium no DevTools client watches, for the payload figures: Playwright's CDP
+ * session is sent every WebSocket frame the page sends or receives, payload and all, into this
+ * process, which also runs the cluster and the driver (20 MiB frames cost it ~0.5 s each way).
+ * Nothing is read back from the page; the cluster's own timeline says what it did.
+ */
+export async function openUnwatchedBenchPage(cluster, { threads = 1 } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), "motivus-bench-chromium-"));
+  const url = `${cluster.origin}${URLS.benchPage}?threads=${threads}`;
+  const args = [...CHROMIUM_ARGS, "--headless=new", `--user-data-dir=${profile}`, url];
+  const browser = spawn(chromiumPath(), args, { stdio: "ignore" });
+  const exited = new Promise((ok) => browser.once("exit", ok));
+  const close = async () => {
+    browser.kill();
+    await exited;
+    await rm(profile, { recursive: true, force: true });
+  };
+  try {
+    await cluster.waitForSlots(threads, 1, "the unwatched bench page to offer its slots");
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { close };
 }
 
 /** A Phoenix frame's event name (V2 arrays, V1 objects), for the byte counts by kind. */
