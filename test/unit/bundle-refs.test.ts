@@ -202,11 +202,13 @@ describe("bundle files in the cache's index", () => {
     expect(admitEntry(index, bundleFileKey("ef".repeat(32)), 101, 100)).toBeNull();
   });
 
-  it("are fetched only from the cluster's own origin, not from the places a data_link may be", () => {
+  it("are fetched only from the cluster's own origin (a path: on it), not from the places a data_link may be", () => {
     const policy = { clusterOrigin: "https://waterbear.example", pageOrigin: "https://news.example" };
     expect(checkBundleLink("https://waterbear.example/api/loopback/bundles/x", policy)).toBeInstanceOf(URL);
     for (const link of ["https://cdn.example/x", "http://waterbear.example/x", "https://news.example/x"])
       expect(String(checkBundleLink(link, policy)), link).toMatch(/only the cluster's own origin/);
-    expect(String(checkBundleLink("/api/loopback/bundles/x", policy))).toMatch(/not an absolute URL/);
+    expect(String(checkBundleLink("/api/loopback/bundles/x", policy))).toBe("https://waterbear.example/api/loopback/bundles/x");
+    // A scheme-relative link is not a path: it names another host.
+    expect(String(checkBundleLink("//cdn.example/x", policy))).toMatch(/not an absolute URL/);
   });
 });

@@ -25,7 +25,8 @@ const KiB = 1024;
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 /** A wasm-looking file of `size` bytes, different each call. */
 const wasmOf = (size: number) => Buffer.concat([Buffer.from("\0asm\x01\0\0\0"), randomBytes(size - 8)]);
-const storeUrl = (origin: string, bytes: Buffer) => `${origin}${BUNDLE_STORE_PATH}${sha256(bytes)}`;
+/** A reference's url: a path, resolved by the worker on the origin it reached the cluster by. */
+const storeUrl = (bytes: Buffer) => `${BUNDLE_STORE_PATH}${sha256(bytes)}`;
 
 /** A driver speaking V1 frame by frame, as the Python client does. */
 async function rawDriver(server: LoopbackServer): Promise<{ s: RawSocket; topic: string }> {
@@ -106,15 +107,15 @@ describe("a worker that joins with bundle_refs", () => {
     expect(body).not.toHaveProperty("wasm");
     expect(body).not.toHaveProperty("loader");
     expect(body.params).toEqual([1]);
-    expect(body.wasm_ref).toEqual({ sha256: sha256(wasm), size: wasm.length, url: storeUrl(server.origin, wasm) });
-    expect(body.loader_ref).toEqual({ sha256: sha256(loader), size: loader.length, url: storeUrl(server.origin, loader) });
+    expect(body.wasm_ref).toEqual({ sha256: sha256(wasm), size: wasm.length, url: storeUrl(wasm) });
+    expect(body.loader_ref).toEqual({ sha256: sha256(loader), size: loader.length, url: storeUrl(loader) });
 
     for (const [file, type] of [
       [wasm, "application/wasm"],
       [loader, "text/javascript; charset=utf-8"],
     ] as const) {
       const ref = file === wasm ? body.wasm_ref : body.loader_ref;
-      const got = await get(ref.url);
+      const got = await get(`${server.origin}${ref.url}`);
       expect(got.status).toBe(200);
       expect(sha256(got.body)).toBe(ref.sha256);
       expect(got.body.equals(file)).toBe(true);
@@ -126,13 +127,13 @@ describe("a worker that joins with bundle_refs", () => {
         "x-content-type-options": "nosniff",
         "content-security-policy": "default-src 'none'; sandbox",
       });
-      const head = await get(ref.url, {}, "HEAD");
+      const head = await get(`${server.origin}${ref.url}`, {}, "HEAD");
       expect([head.status, head.headers["content-length"], head.body.length]).toEqual([200, String(file.length), 0]);
       for (const tag of [`"${ref.sha256}"`, `W/"${ref.sha256}"`, `"other", "${ref.sha256}"`, "*"]) {
-        const cached = await get(ref.url, { "if-none-match": tag });
+        const cached = await get(`${server.origin}${ref.url}`, { "if-none-match": tag });
         expect([tag, cached.status, cached.body.length, cached.headers.etag]).toEqual([tag, 304, 0, `"${ref.sha256}"`]);
       }
-      expect((await get(ref.url, { "if-none-match": '"other"' })).status).toBe(200);
+      expect((await get(`${server.origin}${ref.url}`, { "if-none-match": '"other"' })).status).toBe(200);
     }
     const counts = { stored_bundles: 2, stored_bundle_bytes: wasm.length + loader.length };
     expect(server.stats()).toMatchObject(counts);
@@ -163,17 +164,16 @@ describe("a worker that joins with bundle_refs", () => {
     driver.s.close();
   });
 
-  it("gets its references on the origin it reached the cluster by, else on the cluster's own", async () => {
+  it("gets its references as paths, whatever name it reached the cluster by: it resolves them on that origin", async () => {
     const server = await cluster();
     const driver = await rawDriver(server);
     const wasm = wasmOf(4 * KiB);
     await send(driver, { wasm: wasm.toString("base64"), loader: "" }, "a");
     await send(driver, { wasm: wasm.toString("base64"), loader: "" }, "b");
     const byName = await rawWorker(server, { [BUNDLE_REFS]: 1 }, `localhost:${server.port}`);
-    expect((await take(byName, "1")).payload.body.wasm_ref.url).toBe(storeUrl(`http://localhost:${server.port}`, wasm));
-    // A Host that is none of the cluster's names (DNS rebinding, a proxy): the cluster's own origin.
+    expect((await take(byName, "1")).payload.body.wasm_ref.url).toBe(storeUrl(wasm));
     const elsewhere = await rawWorker(server, { [BUNDLE_REFS]: 1 }, "rebound.example:80");
-    expect((await take(elsewhere, "2")).payload.body.wasm_ref.url).toBe(storeUrl(server.origin, wasm));
+    expect((await take(elsewhere, "2")).payload.body.wasm_ref.url).toBe(storeUrl(wasm));
     byName.s.close();
     elsewhere.s.close();
     driver.s.close();
@@ -223,10 +223,10 @@ describe("the store's byte cap", () => {
     ] as const)
       await run(bytes, name);
     expect(server.stats()).toMatchObject({ stored_bundles: 3, stored_bundle_bytes: 3 * file });
-    expect((await get(storeUrl(server.origin, a))).status).toBe(200); // a is the most recently used now: b goes first
+    expect((await get(`${server.origin}${storeUrl(a)}`)).status).toBe(200); // a is the most recently used now: b goes first
     await run(d, "d");
     expect(server.stats()).toMatchObject({ stored_bundles: 3, stored_bundle_bytes: 3 * file });
-    const status = async (bytes: Buffer) => (await get(storeUrl(server.origin, bytes))).status;
+    const status = async (bytes: Buffer) => (await get(`${server.origin}${storeUrl(bytes)}`)).status;
     expect([await status(a), await status(b), await status(c), await status(d)]).toEqual([200, 404, 200, 200]);
     worker.s.close();
     driver.s.close();
@@ -246,8 +246,8 @@ describe("the store's byte cap", () => {
     const worker = await rawWorker(server, { [BUNDLE_REFS]: 1 });
     for (const [i, bytes] of [...files, huge].entries()) {
       const ref = (await take(worker, `s${i}`)).payload.body.wasm_ref;
-      expect(ref).toEqual({ sha256: sha256(bytes), size: bytes.length, url: storeUrl(server.origin, bytes) });
-      const got = await get(ref.url);
+      expect(ref).toEqual({ sha256: sha256(bytes), size: bytes.length, url: storeUrl(bytes) });
+      const got = await get(`${server.origin}${ref.url}`);
       expect([got.status, sha256(got.body)]).toEqual([200, ref.sha256]);
       underCap(server);
     }
@@ -264,7 +264,7 @@ describe("the store's path", () => {
     const driver = await rawDriver(server);
     const wasm = wasmOf(4 * KiB);
     await send(driver, { wasm: wasm.toString("base64"), loader: "" }, "a");
-    const url = storeUrl(server.origin, wasm);
+    const url = `${server.origin}${storeUrl(wasm)}`;
     const foreign = await get(url, { origin: "http://evil.localhost:8080" });
     expect(foreign.status).toBe(403);
     expect(foreign.body.equals(wasm)).toBe(false);

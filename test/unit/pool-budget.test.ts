@@ -2,7 +2,6 @@
 // its task still runs), and a CPU share below 1 makes a slot rest between tasks. The pool is real;
 // the spawner (a MessageChannel with a scripted runner behind Comlink) and the outbox (a recorder)
 // are fakes, named so.
-import * as Comlink from "comlink";
 import { expect, it } from "vitest";
 import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
 import { Emitter } from "../../packages/worker/src/events.js";
@@ -12,6 +11,7 @@ import type { RunnerApi, RunnerOutcome } from "../../packages/worker/src/message
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import { until } from "../support/until.js";
+import { exposeRunner } from "../support/fake-runner.js";
 
 /** A fake worker whose runner answers after `params[0]` ms. */
 function fakeSpawn(): SandboxedWorker {
@@ -31,7 +31,7 @@ function fakeSpawn(): SandboxedWorker {
     },
     cachedModules: () => 0,
   };
-  Comlink.expose(runner, channel.port2);
+  exposeRunner(runner, channel.port2);
   return {
     id: 1,
     port: channel.port1,

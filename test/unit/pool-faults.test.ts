@@ -3,7 +3,6 @@
 // the driver as one (code internal, 15, with what threw), never as "refused". The pool is real; its
 // spawner (a MessageChannel with a runner behind Comlink) and outbox (a recorder) are fakes, as in
 // pool.test.ts; the fault is a sandbox worker whose `watch` throws, as a bug in that layer would.
-import * as Comlink from "comlink";
 import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, ErrorCode, toBase64 } from "motivus-protocol";
 import type { Input } from "motivus-protocol";
@@ -15,6 +14,7 @@ import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
+import { exposeRunner } from "../support/fake-runner.js";
 
 /** Workers whose runner answers every task with `data: 1`; the first `faults` calls of `watch` throw. */
 function spawner(faults: number) {
@@ -31,7 +31,7 @@ function spawner(faults: number) {
       },
       cachedModules: () => 0,
     };
-    Comlink.expose(runner, channel.port2);
+    exposeRunner(runner, channel.port2);
     workers.push(worker);
     return {
       id: workers.length,

@@ -14,6 +14,7 @@ import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
+import { exposeRunner } from "../support/fake-runner.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
 type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage" | "retires";
@@ -67,7 +68,7 @@ function fakeSpawner() {
       },
       cachedModules: () => 0,
     };
-    Comlink.expose(runner, channel.port2);
+    exposeRunner(runner, channel.port2);
     workers.push(fake);
     return {
       id: fake.id,

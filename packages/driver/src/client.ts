@@ -261,10 +261,8 @@ export class Client {
         bundle?.loader ??
         (def.loader === undefined && def.loader_path === undefined ? "" : await read(def.loader, def.loader_path, "loader")),
       data_link: def.data_link ?? bundle?.dataLink ?? null,
-      processing_base_time: def.processing_base_time ?? null,
-      flops: def.flops ?? null,
-      flop: def.flop ?? null,
-      ...(def.entry ? { entry: def.entry } : {}),
+      // The cluster's bookkeeping fields go only when given (the Python client sends them null): fewer bytes per task.
+      ...given({ processing_base_time: def.processing_base_time, flops: def.flops, flop: def.flop, entry: def.entry }),
     };
     Object.assign(pending.resultFiles, def.result_files ?? {});
     if (Object.keys(preload).length > 0) pending.preload = preload;
@@ -387,6 +385,11 @@ export class Client {
     delete pending.preload;
     then();
   }
+}
+
+/** The fields that have a value. */
+function given<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value != null && value !== "")) as Partial<T>;
 }
 
 /** The push with its preload files as base64 in its body: for a cluster that reads no binary frames. */

@@ -136,17 +136,17 @@ export class BundleStore {
   }
 
   /**
-   * `body` for a worker that takes bundles by reference: each held file as a reference on `origin`
-   * (the one that worker reached the cluster by) in place of its inline text. A copy: the task may
-   * go to an inline worker next. An empty loader stays inline.
+   * `body` for a worker that takes bundles by reference: each held file as a reference in place of its
+   * inline text, its `url` a path the worker resolves on the origin it reached the cluster by (no
+   * host in it: fewer bytes per task). A copy: the task may go to an inline worker next. An empty loader stays inline.
    */
-  byReference(body: TaskBody, files: TaskFiles, origin: string): TaskBody {
+  byReference(body: TaskBody, files: TaskFiles): TaskBody {
     const copy: TaskBody = { ...body };
     for (const kind of KINDS) {
       const file = files[kind];
       if (!file) continue;
       delete copy[kind];
-      copy[`${kind}_ref`] = { ...file, url: `${origin}${BUNDLE_STORE_PATH}${file.sha256}` } satisfies BundleFileRef;
+      copy[`${kind}_ref`] = { ...file, url: `${BUNDLE_STORE_PATH}${file.sha256}` } satisfies BundleFileRef;
       this.touch(file.sha256); // about to be fetched: not the next one out
     }
     return copy;

@@ -172,15 +172,14 @@ export class LoopbackServer {
 
   /**
    * A task's body as the worker that reached the cluster at `reached` gets it: its links to the
-   * cluster on that origin (links.ts), and its bundle files as references there (or on this
-   * server's origin) when the worker asked for them, else inline (also those the driver sent by
-   * reference).
+   * cluster on that origin (links.ts), and its bundle files as references (paths it resolves on
+   * that origin) when the worker asked for them, else inline (also those the driver sent by reference).
    */
   private bodyFor(task: Task, reached: string | null, byReference: boolean): TaskBody {
     const body = bodyFor(task.push.body, reached, this.origins.ownOrigin);
     if (!task.files) return body;
     const { bundles } = this.scheduler;
-    return byReference ? bundles.byReference(body, task.files, reached ?? this.origin) : bundles.inline(body, task.files);
+    return byReference ? bundles.byReference(body, task.files) : bundles.inline(body, task.files);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

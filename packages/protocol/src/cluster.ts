@@ -64,7 +64,8 @@ const fileMap = z.record(z.string(), z.string());
 /**
  * *ours*: a bundle file (wasm or loader) by reference, in place of its inline base64, for a worker that
  * announced `BUNDLE_REFS` when it joined (docs/protocol.md, "Bundles by reference"). The bytes are at
- * `url`, on the cluster's origin; their SHA-256 (hex) and size say what they must be.
+ * `url`, on the cluster's origin (a path, resolved there, or an absolute URL); their SHA-256 (hex) and
+ * size say what they must be.
  */
 export const BundleFileRef = z.object({
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),

@@ -41,7 +41,9 @@ export function checkLink(link: string, policy: LinkPolicy): URL | Error {
  * cluster's own origin, which sends the program inline otherwise.
  */
 export function checkBundleLink(link: string, policy: LinkPolicy): URL | Error {
-  const url = absolute(link, "bundle file");
+  // A path (`/api/...`) is on the cluster's origin: what the loopback sends, to keep references short.
+  const url =
+    link.startsWith("/") && !link.startsWith("//") ? new URL(link, policy.clusterOrigin) : absolute(link, "bundle file");
   if (url instanceof Error || url.origin === policy.clusterOrigin) return url;
   return new Error(
     `bundle file ${short(link)} is refused: only the cluster's own origin (${policy.clusterOrigin}) serves bundle files`,

@@ -39,13 +39,15 @@ export interface RunnerTask {
    * whole body); its `wasm`, `loader` and non-empty `preload_files` are rebuilt from the bytes.
    */
   legacyBody: Record<string, unknown>;
-  /**
-   * Where the runtime tells the pool how many threads (nested workers: a -pthread program's) the task
-   * has started, so they count against the visitor's thread budget; transferred, closed by the pool
-   * when the task ends.
-   */
-  threadReports?: MessagePort;
 }
+
+/**
+ * What a worker says on its runner's port besides Comlink's replies (which carry an `id`; these do not,
+ * so Comlink passes them by). `threads`: how many threads (nested workers: a -pthread program's) the
+ * task `tid` has started, so they count against the visitor's thread budget. `idle`: sent a turn of
+ * the worker's event loop after each answer, so the host knows no algorithm left its thread spinning.
+ */
+export type RunnerNote = { note: "threads"; tid: string; count: number } | { note: "idle" };
 
 /** What the worker answers, already in wire form. */
 export interface RunnerOutcome {
@@ -86,7 +88,7 @@ export type LoaderShape = (typeof LoaderShape)[keyof typeof LoaderShape];
 /** The Comlink-exposed API of a worker. */
 export interface RunnerApi {
   run(task: RunnerTask): Promise<RunnerOutcome>;
-  /** How many modules this worker has compiled (one per algorithm it ran). */
+  /** How many modules this worker has compiled (one per algorithm it ran); the bench asks. */
   cachedModules(): number;
 }
 

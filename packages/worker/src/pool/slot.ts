@@ -12,14 +12,14 @@
  *     └──────────────── retire (any state but running) ──────────────▶ retired
  */
 import * as Comlink from "comlink";
-import type { RunnerApi } from "../messages/runner.js";
+import type { RunnerApi, RunnerNote } from "../messages/runner.js";
 import type { SandboxedWorker } from "../sandbox/page/frame.js";
 
 export type Spawn = () => SandboxedWorker;
 
 /**
- * How long a worker has, after an answer, to answer a question about nothing: an idle worker answers in
- * well under a millisecond; one that does not is busy with what its algorithm left (see `check`).
+ * How long a worker has, after an answer, to say it is idle: an idle worker says so within a turn of
+ * its event loop; one that does not is busy with what its algorithm left (see `check`).
  */
 export const IDLE_CHECK_MS = 1_000;
 
@@ -44,8 +44,17 @@ export class Slot {
   threads = 0;
   /** Settles once the worker has shown it is idle after its last task, or was replaced (`check`). */
   idle: Promise<void> = Promise.resolve();
+  /** The current worker's answers checked, and the idle notes it sent (RunnerNote). */
+  private answers = 0;
+  private idleNotes = 0;
+  /** The `check` waiting for a note (one at a time: a slot's next task waits for `idle`). */
+  private idleWaiter: (() => void) | null = null;
 
-  constructor(private readonly spawn: Spawn) {
+  /** `threadsStarted`: a task of this slot's worker says how many threads it has started. */
+  constructor(
+    private readonly spawn: Spawn,
+    private readonly threadsStarted: (tid: string, count: unknown) => void = () => {},
+  ) {
     this.start();
   }
 
@@ -61,26 +70,40 @@ export class Slot {
   }
 
   /**
-   * After an answer: asks the worker's runner something trivial (its number of compiled modules, which
-   * does not wait for a task) and replaces a worker that does not answer within `limitMs`. A thread an
-   * algorithm left spinning in microtasks never reaches the question; it would spend the visitor's CPU
-   * and hold up the slot's next task until that task's deadline. The next task waits for `idle`; in the
-   * normal case the answer has long arrived by the time a task comes.
+   * After an answer: waits for the worker's idle note, which it sends a turn of its event loop after
+   * each answer, and replaces a worker that does not send it within `limitMs`. A thread an algorithm
+   * left spinning in microtasks never gets there; it would spend the visitor's CPU and hold up the
+   * slot's next task until that task's deadline. The next task waits for `idle`; in the normal case
+   * the note has long arrived by the time a task comes. (A note, not a question: one message per
+   * task between the page and the sandbox's process instead of two.)
    */
   check(limitMs = IDLE_CHECK_MS): void {
     const worker = this.worker;
+    const answer = ++this.answers;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const answered = new Promise<boolean>((ok) => {
+    const waiter = () => void (this.idleNotes >= answer && ok(true));
+    let ok!: (yes: boolean) => void;
+    const answered = new Promise<boolean>((resolve) => {
+      ok = resolve;
       timer = setTimeout(() => ok(false), limitMs);
-      this.runner.cachedModules().then(
-        () => ok(true),
-        () => ok(false),
-      );
     });
+    this.idleWaiter = waiter;
+    waiter();
     this.idle = answered.then((yes) => {
       clearTimeout(timer);
+      if (this.idleWaiter === waiter) this.idleWaiter = null;
       if (!yes && this.worker === worker && this.state.name !== "retired") this.respawn();
     });
+  }
+
+  /** A note of the worker's (Comlink's replies carry an `id` and are not ours). It runs algorithms: checked like any input. */
+  private heard(data: unknown): void {
+    const note = data as Partial<RunnerNote & { id: unknown }> | null;
+    if (!note || typeof note !== "object" || "id" in note) return;
+    if (note.note === "idle") {
+      this.idleNotes++;
+      this.idleWaiter?.();
+    } else if (note.note === "threads" && typeof note.tid === "string") this.threadsStarted(note.tid, note.count);
   }
 
   retire(): void {
@@ -91,8 +114,12 @@ export class Slot {
   private start(): void {
     this.bundle = null;
     this.idle = Promise.resolve();
+    this.answers = this.idleNotes = 0;
+    this.idleWaiter = null;
     this.worker = this.spawn();
+    this.worker.port.addEventListener("message", (event: MessageEvent<unknown>) => this.heard(event.data));
     this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
+    this.worker.port.start();
     const worker = this.worker;
     void worker.crashed.then((message) => {
       if (this.worker !== worker) return;

@@ -109,7 +109,7 @@ export class TaskPool {
   setThreads(count: number): void {
     this.target = count;
     while (this.slots.length < count) {
-      const slot = new Slot(this.spawn);
+      const slot = new Slot(this.spawn, (tid, count) => this.threadsStarted(slot, tid, count));
       this.slots.push(slot);
       this.offer(slot);
     }
@@ -195,10 +195,11 @@ export class TaskPool {
     return this.slots.reduce((sum, s) => sum + (s.state.name === "offered" || s.state.name === "running" ? 1 + s.threads : 0), 0);
   }
 
-  /** A running task's program started `count` threads (nested workers) in all. */
-  private threadsStarted(slot: Slot, count: unknown): void {
-    // The worker's report is input like any other: a whole number, and no more than a worker could start.
-    if (slot.state.name !== "running" || typeof count !== "number" || !Number.isInteger(count) || count < 0) return;
+  /** The program of task `tid` started `count` threads (nested workers) in all. */
+  private threadsStarted(slot: Slot, tid: string, count: unknown): void {
+    // The worker's report is input like any other: of the task running now, a whole number, and no more than a worker could start.
+    if (slot.state.name !== "running" || slot.state.tid !== tid) return;
+    if (typeof count !== "number" || !Number.isInteger(count) || count < 0) return;
     slot.threads = Math.min(count, MAX_REPORTED_THREADS);
   }
 
@@ -285,7 +286,6 @@ export class TaskPool {
   ): Promise<Ending> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let unwatch: (() => void) | undefined;
-    let closeReports: (() => void) | undefined;
     try {
       // Before anything depends on what the worker holds: it showed itself idle after its last task, or was replaced.
       const early = await Promise.race([slot.idle.then(() => null), forced]);
@@ -310,11 +310,6 @@ export class TaskPool {
       if (slot.bundle !== null && slot.bundle !== prepared.bundle) slot.respawn();
       slot.bundle = prepared.bundle;
       unwatch = slot.worker.watch?.();
-      const threads = new MessageChannel();
-      threads.port1.onmessage = (event: MessageEvent<unknown>) => this.threadsStarted(slot, event.data);
-      closeReports = () => threads.port1.close();
-      prepared.task.threadReports = threads.port2;
-      prepared.transfer.push(threads.port2);
       timer = setTimeout(() => slot.state.name === "running" && slot.state.force({ kind: "deadline" }), this.deadlineMs);
       const run = slot.runner.run(Comlink.transfer(prepared.task, prepared.transfer)).then(
         (reply): Ending => {
@@ -335,7 +330,6 @@ export class TaskPool {
     } finally {
       clearTimeout(timer);
       unwatch?.();
-      closeReports?.();
     }
   }
 }

@@ -9,7 +9,14 @@ import { LegacyAdapters, runLegacy } from "./legacy.js";
 import { Bundles } from "./bundles.js";
 import type { Leftovers } from "./leftovers.js";
 import { failureOf, outcomeOf } from "./outcome.js";
-import { LoaderShape, RuntimeErrorCode, type RunnerApi, type RunnerOutcome, type RunnerTask } from "../messages/runner.js";
+import {
+  LoaderShape,
+  RuntimeErrorCode,
+  type RunnerApi,
+  type RunnerNote,
+  type RunnerOutcome,
+  type RunnerTask,
+} from "../messages/runner.js";
 import type { ShapeResult } from "./shape-result.js";
 import { Transcript, captureConsole } from "./transcript.js";
 import type { WorkerTask } from "./task.js";
@@ -33,7 +40,11 @@ export class Runner implements RunnerApi {
     return outcome;
   }
 
-  constructor(private readonly leftovers: Leftovers) {
+  /** `note`: what the worker says to the host beside its answers (RunnerNote). */
+  constructor(
+    private readonly leftovers: Leftovers,
+    private readonly note: (note: RunnerNote) => void = () => {},
+  ) {
     // Legacy adapters start from the real Worker: the runtime ends them itself, not the sweep.
     this.adapters = new LegacyAdapters(leftovers.Worker);
   }
@@ -61,8 +72,7 @@ export class Runner implements RunnerApi {
       const task: WorkerTask = { ...rest, wasm: bundle.wasm, loader: bundle.loader };
       shape = bundle.shape;
       // Each thread the program starts counts against the visitor's budget (the pool holds back offers).
-      const reports = rest.threadReports;
-      this.leftovers.workersStarted = reports ? (count) => reports.postMessage(count) : null;
+      this.leftovers.workersStarted = (count) => this.note({ note: "threads", tid: rest.tid, count });
       const interrupted = new Promise<never>((_, reject) => {
         this.interrupt = reject;
       });

@@ -5,7 +5,7 @@
  */
 import * as Comlink from "comlink";
 import { isExitStatus } from "./errors.js";
-import type { RunnerApi } from "../messages/runner.js";
+import type { RunnerApi, RunnerNote } from "../messages/runner.js";
 import { Leftovers, type Scope } from "./leftovers.js";
 import { Runner } from "./runner.js";
 import { startModuleWorkersAsClassic } from "./module-workers.js";
@@ -17,8 +17,12 @@ function startRuntime(): void {
   // Before any algorithm code runs: module workers start as classic ones (the sandbox's origin is
   // opaque), and what it starts is tracked, and ended with its task.
   startModuleWorkersAsClassic(self as unknown as Scope);
+  // The worker's own timer, before an algorithm can replace the global one: the idle note must not be its to fake.
+  const setTimer = self.setTimeout.bind(self);
   const leftovers = new Leftovers(self as unknown as Scope);
-  const runner = new Runner(leftovers);
+  let toHost: MessagePort | null = null;
+  const note = (message: RunnerNote) => toHost?.postMessage(message);
+  const runner = new Runner(leftovers, note);
 
   // An error no code caught fails the current task instead of leaving it waiting for its deadline.
   self.addEventListener("error", (event) => {
@@ -33,10 +37,16 @@ function startRuntime(): void {
     if (!(port instanceof MessagePort)) return;
     self.removeEventListener("message", handOff);
     leftovers.keep(port); // the one port a task's end does not close
+    toHost = port;
     // Only the RunnerApi crosses the port; `fail` stays private to this worker.
     const api: RunnerApi = {
-      // Result files' bytes are moved to the page, not copied.
-      run: (task) => runner.run(task).then((outcome) => Comlink.transfer(outcome, Object.values(outcome.files ?? {}))),
+      run: (task) =>
+        runner.run(task).then((outcome) => {
+          // A turn of the event loop after the answer: a thread an algorithm left spinning never gets there.
+          setTimer(() => note({ note: "idle" }), 0);
+          // Result files' bytes are moved to the page, not copied.
+          return Comlink.transfer(outcome, Object.values(outcome.files ?? {}));
+        }),
       cachedModules: () => runner.cachedModules(),
     };
     Comlink.expose(api, port);
