@@ -32,9 +32,6 @@ const TINY_BODY = {
   wasm: TINY.wasm,
   loader: TINY.loader,
   data_link: null,
-  processing_base_time: null,
-  flops: null,
-  flop: null,
 };
 
 export async function run({ progress }) {
