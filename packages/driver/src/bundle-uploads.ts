@@ -50,6 +50,13 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** PUTs `bytes`: node:http in Node (twice as fast as its fetch for a big body), fetch in a browser. */
+async function put(url: string, bytes: Uint8Array, headers: Record<string, string>): Promise<{ status: number; why: string }> {
+  if (isNode) return (await import("./node-files.js")).putBytes(url, bytes, headers, MAX_ERROR_BYTES);
+  const res = await fetch(url, { method: "PUT", body: bytes as Uint8Array<ArrayBuffer>, headers });
+  return { status: res.status, why: res.ok ? "" : await excerpt(res, MAX_ERROR_BYTES).catch(() => "") };
+}
+
 /** Sets `key` in a map used as a bounded LRU (oldest first). */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): V {
   map.delete(key);
@@ -108,15 +115,21 @@ export class BundleUploads {
     const { store, uploads } = this; // this connection's, should it be replaced meanwhile
     if (store === null) return push;
     const body: TaskBody = { ...push.body };
-    for (const kind of KINDS) {
-      const text = body[kind];
-      // Whatever fails here (a page without crypto.subtle: not a secure context) leaves the bytes inline.
-      const worthIt = text !== null && text !== undefined && text.length >= MIN_REFERENCED_TEXT;
-      const ref = worthIt ? await this.reference(store, uploads, text, kind).catch((err: Error) => this.inline(err)) : null;
-      if (!ref) continue;
+    // The wasm and the loader at once: two uploads of a new program overlap.
+    const refs = await Promise.all(
+      KINDS.map((kind) => {
+        const text = body[kind];
+        // Whatever fails here (a page without crypto.subtle: not a secure context) leaves the bytes inline.
+        const worthIt = text !== null && text !== undefined && text.length >= MIN_REFERENCED_TEXT;
+        return worthIt ? this.reference(store, uploads, text, kind).catch((err: Error) => this.inline(err)) : null;
+      }),
+    );
+    KINDS.forEach((kind, i) => {
+      const ref = refs[i];
+      if (!ref) return;
       delete body[kind];
       body[`${kind}_ref`] = ref;
-    }
+    });
     return { ...push, body };
   }
 
@@ -134,36 +147,36 @@ export class BundleUploads {
     text: string,
     kind: Kind,
   ): Promise<BundleFileRef | null> {
-    const digest = await this.digest(text);
-    const upload = uploads.get(digest.sha256) ?? this.upload(store, digest, text, kind);
+    let decoded: Uint8Array | null = null; // the bytes, when this call decoded them for a new digest
+    const digest = await this.digest(text, (bytes) => (decoded = bytes));
+    const upload = uploads.get(digest.sha256) ?? this.upload(store, digest, decoded ?? fromBase64(text), kind);
     remember(uploads, digest.sha256, upload, MAX_UPLOADS);
     return (await upload) ? { ...digest, url: `${store}${digest.sha256}` } : null;
   }
 
-  private digest(text: string): Promise<Digest> {
+  /** `decoded` is handed the bytes when they had to be decoded (the upload needs them too: decoded once). */
+  private digest(text: string, decoded: (bytes: Uint8Array) => void): Promise<Digest> {
     const known = this.digests.get(text);
     if (known) return remember(this.digests, text, known, MAX_DIGESTS);
     const bytes = fromBase64(text);
+    decoded(bytes);
     const digest = sha256Hex(bytes).then((sha256) => ({ sha256, size: bytes.length }));
     digest.catch(() => this.digests.delete(text));
     return remember(this.digests, text, digest, MAX_DIGESTS);
   }
 
   /** PUTs the file; false (and a warning) when the cluster did not take it: its tasks send it inline. */
-  private async upload(store: string, digest: Digest, text: string, kind: Kind): Promise<boolean> {
+  private async upload(store: string, digest: Digest, bytes: Uint8Array, kind: Kind): Promise<boolean> {
     const what = `the upload of a ${kind} (${digest.size} bytes, sha256 ${digest.sha256})`;
     try {
-      const res = await fetch(`${store}${digest.sha256}?kind=${kind}`, {
-        method: "PUT",
-        body: fromBase64(text) as Uint8Array<ArrayBuffer>,
-        headers: {
-          "content-type": "application/octet-stream",
-          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-        },
-      });
-      if (res.ok) return true;
-      const why = await excerpt(res, MAX_ERROR_BYTES).catch(() => "");
-      this.logger.warn(`motivus driver: the cluster refused ${what} (${res.status} ${why}); its tasks send it inline`);
+      const url = `${store}${digest.sha256}?kind=${kind}`;
+      const headers = {
+        "content-type": "application/octet-stream",
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      };
+      const { status, why } = await put(url, bytes, headers);
+      if (status >= 200 && status < 300) return true;
+      this.logger.warn(`motivus driver: the cluster refused ${what} (${status} ${why}); its tasks send it inline`);
     } catch (err) {
       this.logger.warn(`motivus driver: ${what} failed (${(err as Error).message}); its tasks send it inline`);
     }

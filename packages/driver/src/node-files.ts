@@ -1,5 +1,7 @@
 /** The driver's disk side, Node only: bundles in, result files and logs out; and hashing them. */
 import { createHash } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -58,4 +60,26 @@ export async function keepLogs(dir: string | null, id: number, stdout: string, s
     writeFile(join(dir, `task-${id}.stdout.log`), stdout),
     writeFile(join(dir, `task-${id}.stderr.log`), stderr),
   ]);
+}
+
+/** PUTs `bytes` to `url`; its status, and at most `maxWhy` bytes of a refusal's body. */
+export function putBytes(
+  url: string,
+  bytes: Uint8Array,
+  headers: Record<string, string>,
+  maxWhy: number,
+): Promise<{ status: number; why: string }> {
+  const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+  return new Promise((ok, fail) => {
+    const req = send(url, { method: "PUT", headers: { ...headers, "content-length": String(bytes.byteLength) } }, (res) => {
+      const status = res.statusCode ?? 0;
+      let why = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => void (status >= 300 && why.length < maxWhy && (why += chunk)));
+      res.on("end", () => ok({ status, why: why.slice(0, maxWhy) }));
+      res.on("error", fail);
+    });
+    req.on("error", fail);
+    req.end(bytes);
+  });
 }
