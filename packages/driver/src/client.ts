@@ -150,7 +150,6 @@ export class Client {
   ) {
     this.frames = frameChannel(socket, channel);
     channel.on(ClientEvent.result, (payload: unknown) => void this.receive(payload));
-    // phoenix reads a binary frame's payload as an ArrayBuffer.
     this.frames.onReply((reply, ref) => this.acknowledged(reply, ref));
   }
 
@@ -329,6 +328,7 @@ export class Client {
     for (const pending of this.byRef.values()) if (pending.sentIn !== this.generation) this.send(pending);
   }
 
+  /** A result frame's payload: JSON, or (a binary frame, which phoenix hands over as an ArrayBuffer) its files beside it. */
   private async receive(received: unknown): Promise<void> {
     let payload = received;
     let files: Attachments = {};

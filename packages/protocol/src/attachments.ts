@@ -32,16 +32,6 @@ export interface AttachedPayload {
 /** Files one frame may carry (the frame's own size limit bounds the rest: the socket's maxPayload). */
 export const MAX_ATTACHED_FILES = 10_000;
 
-export function attachedBytes(files: Attachments | undefined): number {
-  let total = 0;
-  for (const named of Object.values(files ?? {})) for (const bytes of Object.values(named)) total += bytes.byteLength;
-  return total;
-}
-
-export function hasAttachments(files: Attachments | undefined): files is Attachments {
-  return Object.values(files ?? {}).some((named) => Object.keys(named).length > 0);
-}
-
 /** The frame payload in pieces (header, then each file), so a sender can write them without joining them. */
 export function encodeAttached(payload: unknown, files: Attachments): Uint8Array[] {
   const list: [string, string, number][] = [];
