@@ -730,7 +730,7 @@ test.describe("work an algorithm leaves running after its answer", () => {
     expect(await host.run(methods)).toBe("answered");
     const asked = Date.now();
     expect(await host.run(methods, [], "again")).toBe("answered again");
-    // The spinning worker never answers the host's question after its task, and is replaced within a second.
+    // The spinning worker never sends its idle note after the task, and is replaced within a second.
     expect(Date.now() - asked).toBeLessThan(2_500);
     expect(host.events.filter((e) => e.kind === "taskFailed")).toEqual([]);
     await host.client.close();
