@@ -116,11 +116,12 @@ export class Slot {
     this.idle = Promise.resolve();
     this.answers = this.idleNotes = 0;
     this.idleWaiter = null;
-    this.worker = this.spawn();
-    this.worker.port.addEventListener("message", (event: MessageEvent<unknown>) => this.heard(event.data));
-    this.runner = Comlink.wrap<RunnerApi>(this.worker.port);
-    this.worker.port.start();
-    const worker = this.worker;
+    const worker = this.spawn();
+    this.worker = worker;
+    // A replaced worker's late notes are not the new one's (its port is closed too).
+    worker.port.addEventListener("message", (event: MessageEvent<unknown>) => this.worker === worker && this.heard(event.data));
+    this.runner = Comlink.wrap<RunnerApi>(worker.port);
+    worker.port.start();
     void worker.crashed.then((message) => {
       if (this.worker !== worker) return;
       if (this.state.name === "running") this.state.force({ kind: "crash", message });
