@@ -389,6 +389,19 @@ test("setThreads grows the pool at once and shrinks it as offered slots are used
   );
   expect(await client.barrier(ids)).toEqual([0, 0, 0]);
   await expect.poll(() => cluster.stats().offered_slots).toBe(1);
+  // What the settings refuse, setThreads refuses too, saying why; the pool stays as it was.
+  for (const wrong of [0, 1.5, 65])
+    expect(
+      await page.evaluate((n) => {
+        try {
+          (window as any).motivusWorker.setThreads(n);
+          return "taken";
+        } catch (err) {
+          return (err as Error).message;
+        }
+      }, wrong),
+    ).toBe(`threads must be a whole number from 1 to 64, not ${wrong}`);
+  expect(await page.evaluate(() => (window as any).motivusWorker.threads)).toBe(1);
   await client.close();
 });
 

@@ -14,7 +14,7 @@ import type { Stats } from "motivus-protocol";
 import { resolveConfig, type ResolvedConfig, type WorkerOptions } from "./config.js";
 import { Emitter } from "./events.js";
 import { Policy } from "./policy/policy.js";
-import { describeReason, isShare, MIN_SHARE, type Budget } from "./policy/rules.js";
+import { describeReason, isShare, MAX_THREADS, MIN_SHARE, type Budget } from "./policy/rules.js";
 import { contentKey } from "./pool/bundle-keys.js";
 import { TaskPool, type PoolEvents } from "./pool/task-pool.js";
 import { SandboxFrame } from "./sandbox/page/frame.js";
@@ -151,7 +151,8 @@ class WorkerController {
   }
 
   setThreads(count: number): void {
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads must be a whole number of at least 1, not ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_THREADS)
+      throw new RangeError(`threads must be a whole number from 1 to ${MAX_THREADS}, not ${count}`);
     this.threads = count;
     this.policy.choose({ threads: count });
   }
