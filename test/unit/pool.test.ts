@@ -17,7 +17,7 @@ import { until } from "../support/until.js";
 import { exposeRunner } from "../support/fake-runner.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
-type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage" | "retires";
+type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage" | "retires" | "spins";
 
 interface FakeWorker {
   id: number;
@@ -68,7 +68,8 @@ function fakeSpawner() {
       },
       cachedModules: () => 0,
     };
-    exposeRunner(runner, channel.port2);
+    // "spins": answers, then sends no idle note (its thread left busy by the algorithm).
+    exposeRunner(runner, channel.port2, (task) => task.params[0] === "spins");
     workers.push(fake);
     return {
       id: fake.id,
@@ -181,6 +182,19 @@ describe("every ending of a task (fake spawner and outbox)", () => {
       expect(end.error).toMatch(/not a task outcome/);
     }
     expect(spawner.workers).toHaveLength(3); // replaced each time
+  });
+
+  it("an answer with no idle note after it (a thread left spinning): the worker is replaced within a second, the next task runs on a new one", async () => {
+    const { pool, outbox, spawner, ended } = setUp();
+    pool.input(input(outbox.offers[0]!, ["spins", 1]));
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ ok: true, answered: true });
+    await until(() => spawner.workers.length === 2, 3_000);
+    expect(spawner.workers[0]!.terminated).toBe(true);
+    pool.input(input(outbox.offers[1]!, ["ok", 2]));
+    await until(() => ended.length === 2);
+    expect(spawner.workers[1]!.tasks).toHaveLength(1);
+    expect(decodeResultBody(outbox.results[1]!.body).data).toBe(2);
   });
 
   it("aborted: nothing is sent, the worker is replaced, the slot is offered again", async () => {
