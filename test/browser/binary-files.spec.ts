@@ -6,18 +6,11 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "motivus-driver";
-import { decodeAttached } from "motivus-protocol";
 import { expect, root, test } from "./support/cluster.js";
 import { openWorker } from "./support/cache-page.js";
+import { decodeServerPush } from "../support/raw-socket.js";
 
 const copy = { wasm_path: `${root}/bench/fixtures/build/copy.wasm`, loader_path: `${root}/bench/fixtures/build/copy.js` };
-
-/** A server's binary push as the page received it: its event, and its payload's files (attachments.ts). */
-function binaryPush(bytes: Buffer) {
-  let at = 4;
-  const [, topic, event] = [bytes[1]!, bytes[2]!, bytes[3]!].map((size) => bytes.subarray(at, (at += size)).toString());
-  return { topic, event, ...decodeAttached(new Uint8Array(bytes.subarray(at))) };
-}
 
 test("a 3 MiB file goes to the page and comes back as bytes in binary frames, never as base64", async ({ page, cluster }) => {
   const text: string[] = [];
@@ -44,9 +37,9 @@ test("a 3 MiB file goes to the page and comes back as bytes in binary frames, ne
   }
   expect((await readFile(out)).equals(file)).toBe(true);
 
-  const inputs = binaryIn.map(binaryPush).filter((push) => push.event === "input");
+  const inputs = binaryIn.map(decodeServerPush).filter((push) => push.event === "input");
   expect(inputs).toHaveLength(1);
-  expect(Buffer.from(inputs[0]!.files.preload_files!["/input/in.bin"]!).equals(file)).toBe(true);
+  expect(Buffer.from(inputs[0]!.files!.preload_files!["/input/in.bin"]!).equals(file)).toBe(true);
   expect(binaryOut).toBeGreaterThan(file.length); // the result, its file attached
   // No text frame either way carries the file: not even a tenth of its base64.
   expect(Math.max(...text.map((frame) => frame.length))).toBeLessThan(file.length / 10);

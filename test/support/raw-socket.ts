@@ -112,7 +112,7 @@ export class RawSocket {
 }
 
 /** A server's binary push: `[0, join_ref size, topic size, event size]`, those three, then the payload (attachments.ts). */
-function decodeServerPush(bytes: Buffer): Msg {
+export function decodeServerPush(bytes: Buffer): Msg {
   if (bytes[0] !== 0) throw new Error(`a binary frame of kind ${bytes[0]}: servers push kind 0`);
   let at = 4;
   const [joinRef, topic, event] = [bytes[1]!, bytes[2]!, bytes[3]!].map((size) => bytes.subarray(at, (at += size)).toString());

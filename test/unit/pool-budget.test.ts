@@ -3,7 +3,6 @@
 // the spawner (a MessageChannel with a scripted runner behind Comlink) and the outbox (a recorder)
 // are fakes, named so.
 import { expect, it } from "vitest";
-import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
 import { Emitter } from "../../packages/worker/src/events.js";
 import { encodeResultBody, toBase64 } from "motivus-protocol";
 import type { Input, WorkerResult } from "motivus-protocol";
@@ -11,7 +10,7 @@ import type { RunnerApi, RunnerOutcome } from "../../packages/worker/src/message
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
 import { until } from "../support/until.js";
-import { exposeRunner } from "../support/fake-runner.js";
+import { exposeRunner, testDataLinks } from "../support/pool-fakes.js";
 
 /** A fake worker whose runner answers after `params[0]` ms. */
 function fakeSpawn(): SandboxedWorker {
@@ -58,8 +57,7 @@ function setUp(threads: number) {
   const events = new Emitter<PoolEvents>();
   const ended: (TaskEnded & { at: number })[] = [];
   events.on("taskFinished", (e) => void ended.push({ ...e, at: performance.now() }));
-  const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
-  const pool = new TaskPool({ spawn: fakeSpawn, outbox, events, deadlineMs: 60_000, dataLinks });
+  const pool = new TaskPool({ spawn: fakeSpawn, outbox, events, deadlineMs: 60_000, dataLinks: testDataLinks() });
   pool.setThreads(threads);
   return { pool, outbox, ended };
 }

@@ -6,15 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, ErrorCode, toBase64 } from "motivus-protocol";
 import type { Input } from "motivus-protocol";
-import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
 import { BundleFiles } from "../../packages/worker/src/cache/bundle-files.js";
-import { Emitter } from "../../packages/worker/src/events.js";
-import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
+import { TaskPool } from "../../packages/worker/src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
-import { exposeRunner } from "../support/fake-runner.js";
+import { exposeRunner, poolEvents, testDataLinks } from "../support/pool-fakes.js";
 
 /** Workers whose runner answers every task with `data: 1`; the first `faults` calls of `watch` throw. */
 function spawner(faults: number) {
@@ -57,11 +55,8 @@ const GONE = "http://127.0.0.1:9";
 function setUp(faults: number) {
   const { spawn, workers } = spawner(faults);
   const outbox = recordingOutbox();
-  const events = new Emitter<PoolEvents>();
-  const ended: TaskEnded[] = [];
-  events.on("taskFinished", (e) => void ended.push(e));
-  events.on("taskFailed", (e) => void ended.push(e));
-  const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
+  const { events, ended } = poolEvents();
+  const dataLinks = testDataLinks();
   const linkPolicy = { clusterOrigin: GONE, pageOrigin: "http://page.test" };
   const hash = async () => "0".repeat(64);
   const bundleFiles = new BundleFiles({ ...linkPolicy, maxBytes: 1024, hash });

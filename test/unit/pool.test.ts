@@ -6,15 +6,13 @@ import { describe, expect, it } from "vitest";
 import { decodeResultBody, encodeResultBody, toBase64 } from "motivus-protocol";
 import type { Input } from "motivus-protocol";
 import { ErrorCode } from "motivus-protocol";
-import { DataLinks } from "../../packages/worker/src/cache/data-links.js";
-import { Emitter } from "../../packages/worker/src/events.js";
 import { conclude } from "../../packages/worker/src/pool/ending.js";
-import { TaskPool, type PoolEvents, type TaskEnded } from "../../packages/worker/src/pool/task-pool.js";
+import { TaskPool } from "../../packages/worker/src/pool/task-pool.js";
 import type { RunnerApi, RunnerOutcome, RunnerTask } from "../../packages/worker/src/messages/runner.js";
 import type { SandboxedWorker } from "../../packages/worker/src/sandbox/page/frame.js";
 import { recordingOutbox } from "../support/outbox.js";
 import { until } from "../support/until.js";
-import { exposeRunner } from "../support/fake-runner.js";
+import { exposeRunner, poolEvents, testDataLinks } from "../support/pool-fakes.js";
 
 /** What the scripted runner does with a task: its first param names the behaviour. */
 type Script = "ok" | "fails" | "hangs" | "rejects" | "proxies" | "garbage" | "retires" | "spins";
@@ -95,12 +93,8 @@ const input = (tid: string, params: unknown[], body: Record<string, unknown> = {
 function setUp(threads = 1, deadlineMs = 60_000) {
   const spawner = fakeSpawner();
   const outbox = recordingOutbox();
-  const events = new Emitter<PoolEvents>();
-  const ended: TaskEnded[] = [];
-  events.on("taskFinished", (e) => void ended.push(e));
-  events.on("taskFailed", (e) => void ended.push(e));
-  const dataLinks = new DataLinks({ clusterOrigin: "http://cluster.test", pageOrigin: "http://page.test", maxBytes: 1024 });
-  const pool = new TaskPool({ spawn: spawner.spawn, outbox, events, deadlineMs, dataLinks });
+  const { events, ended } = poolEvents();
+  const pool = new TaskPool({ spawn: spawner.spawn, outbox, events, deadlineMs, dataLinks: testDataLinks() });
   pool.setThreads(threads);
   return { pool, outbox, spawner, ended };
 }

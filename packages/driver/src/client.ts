@@ -20,6 +20,7 @@ import {
   DriverResult,
   encodeAttached,
   ErrorCode,
+  inlinePreloadFiles,
   isErrorCode,
   joinPieces,
   MiB,
@@ -302,7 +303,7 @@ export class Client {
     const ref =
       files && this.binaryFiles
         ? this.frames.push(ClientEvent.task, joinPieces(encodeAttached(push, { [AttachedField.preload]: files })).buffer)
-        : this.frames.push(ClientEvent.task, files ? withPreloadBase64(push, files) : push);
+        : this.frames.push(ClientEvent.task, files ? { ...push, body: inlinePreloadFiles(push.body, files) } : push);
     this.unacknowledged.set(ref, pending);
   }
 
@@ -390,12 +391,6 @@ export class Client {
 /** The fields that have a value. */
 function given<T extends Record<string, unknown>>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value != null && value !== "")) as Partial<T>;
-}
-
-/** The push with its preload files as base64 in its body: for a cluster that reads no binary frames. */
-function withPreloadBase64(push: TaskPush, files: Record<string, Uint8Array>): TaskPush {
-  const preload = Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path, toBase64(bytes)]));
-  return { ...push, body: { ...push.body, preload_files: { ...push.body.preload_files, ...preload } } };
 }
 
 /** Join a channel; resolves with the first ok reply. `onJoin` runs with each reply, on every later rejoin too. */

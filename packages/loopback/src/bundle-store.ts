@@ -73,7 +73,7 @@ const charge = (size: number) => Math.max(size, MIN_CHARGE);
  * `bytes` in a buffer of its own: a small decoded buffer is a slice of Node's shared 8 KiB pool,
  * which a stored slice would keep alive (a large one has at most a few bytes of slack).
  */
-function ownBuffer(bytes: Buffer): Buffer {
+function unpooled(bytes: Buffer): Buffer {
   if (bytes.buffer.byteLength <= bytes.length + 64) return bytes;
   const own = Buffer.allocUnsafeSlow(bytes.length);
   bytes.copy(own);
@@ -119,7 +119,7 @@ export class BundleStore {
    * larger than the cap, or no room beside the files tasks pin.
    */
   upload(sha256: string, kind: BundleKind, bytes: Buffer): boolean {
-    const stored = this.put(sha256, { bytes: ownBuffer(bytes), kind });
+    const stored = this.put(sha256, { bytes: unpooled(bytes), kind });
     if (stored) this.uploads++;
     return stored;
   }
@@ -184,7 +184,7 @@ export class BundleStore {
     }
     const held = this.held.get(sha256);
     if (held?.text === undefined) return null;
-    const restored = { bytes: ownBuffer(Buffer.from(held.text, "base64")), kind: held.kind };
+    const restored = { bytes: unpooled(Buffer.from(held.text, "base64")), kind: held.kind };
     this.put(sha256, restored);
     return restored;
   }
@@ -221,7 +221,7 @@ export class BundleStore {
       this.touch(seen!);
       return { sha256: seen!, size: known.size };
     }
-    const bytes = ownBuffer(Buffer.from(text, "base64"));
+    const bytes = unpooled(Buffer.from(text, "base64"));
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const held = this.held.get(sha256);
     if (held) {

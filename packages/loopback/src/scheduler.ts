@@ -20,9 +20,8 @@ import {
   type ClusterCounts,
   ErrorCode,
   failureAnswer,
-  type TaskBody,
+  inlinePreloadFiles,
   type TaskPush,
-  toBase64,
   WorkerEvent,
   type WorkerResult,
 } from "motivus-protocol";
@@ -214,7 +213,7 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       const body = worker.bodyFor?.(task) ?? task.push.body;
       const files = task.attached?.[AttachedField.preload];
       if (files && worker.binaryFiles) worker.push(WorkerEvent.input, { tid, type: task.push.type, body }, task.attached);
-      else worker.push(WorkerEvent.input, { tid, type: task.push.type, body: files ? withPreloadFiles(body, files) : body });
+      else worker.push(WorkerEvent.input, { tid, type: task.push.type, body: files ? inlinePreloadFiles(body, files) : body });
     } catch (err) {
       slots.free.add(tid);
       this.forget(task);
@@ -314,11 +313,4 @@ export class Scheduler extends EventEmitter<{ event: [SchedulerEvent] }> {
       task_id: task.id,
     });
   }
-}
-
-/** Preload files that came as bytes, as base64 in the body: for a worker that reads no binary frames. */
-function withPreloadFiles(body: TaskBody, files: Record<string, Uint8Array>): TaskBody {
-  const preload = { ...body.preload_files };
-  for (const [path, bytes] of Object.entries(files)) preload[path] = toBase64(bytes);
-  return { ...body, preload_files: preload };
 }

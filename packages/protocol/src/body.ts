@@ -1,6 +1,6 @@
 /** Base64 and result-body coding of the wire protocol, identical in Node, browsers and workers. */
 import { gunzipSync, gzipSync, strFromU8, strToU8 } from "fflate";
-import type { ResultContent } from "./cluster.js";
+import type { ResultContent, TaskBody } from "./cluster.js";
 import type { ErrorCode } from "./errors.js";
 
 // Native base64 where it exists (Chromium 140+: Uint8Array.prototype.toBase64; Node: Buffer); the
@@ -57,6 +57,13 @@ export function parseResultContent(json: Uint8Array): ResultContent {
 /** `level`: gzip's (fflate's default 6 keeps a volunteer's upload small; 1 for a body re-encoded on the cluster's side). */
 export function encodeResultBody(content: ResultContent, level: 1 | 6 = 6): string {
   return toBase64(gzipSync(strToU8(JSON.stringify(content)), { level }));
+}
+
+/** Preload files that came attached (attachments.ts) as base64 in the body: for a peer that reads no binary frames. */
+export function inlinePreloadFiles(body: TaskBody, files: Record<string, Uint8Array>): TaskBody {
+  const preload = { ...body.preload_files };
+  for (const [path, bytes] of Object.entries(files)) preload[path] = toBase64(bytes);
+  return { ...body, preload_files: preload };
 }
 
 /**

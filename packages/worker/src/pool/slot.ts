@@ -80,13 +80,10 @@ export class Slot {
   check(limitMs = IDLE_CHECK_MS): void {
     const worker = this.worker;
     const answer = ++this.answers;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const waiter = () => void (this.idleNotes >= answer && ok(true));
     let ok!: (yes: boolean) => void;
-    const answered = new Promise<boolean>((resolve) => {
-      ok = resolve;
-      timer = setTimeout(() => ok(false), limitMs);
-    });
+    const answered = new Promise<boolean>((resolve) => (ok = resolve));
+    const timer = setTimeout(() => ok(false), limitMs);
+    const waiter = () => void (this.idleNotes >= answer && ok(true));
     this.idleWaiter = waiter;
     waiter();
     this.idle = answered.then((yes) => {
